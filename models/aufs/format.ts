@@ -1,0 +1,64 @@
+import type { Inode } from '../../src/fs/inode.js';
+import type { Volume } from '../../src/fs/volume.js';
+import type { BranchFormat, BranchProbe } from '../../src/union/branch-format.js';
+import { aufsParams } from './params.js';
+
+/** include/uapi/linux/aufs_type.h */
+const WH_PFX = '.wh.';
+const WH_BASE = '.wh..wh.aufs';
+const WH_DIROPQ = '.wh..wh..opq';
+const WH_PLINKDIR = '.wh..wh.plnk';
+const WH_ORPHDIR = '.wh..wh.orph';
+
+/**
+ * The whiteout base: "all whiteouts are hard-linked to it, in order not to consume inode on the writable branch"
+ * (design/02struct.txt "Whiteout Base").
+ */
+function whiteoutBase(volume: Volume): Inode {
+  return volume.root.entries!.get(WH_BASE) ?? volume.createChild(volume.root, WH_BASE, 'file', { mode: 0o444, uid: 0, gid: 0 });
+}
+
+function linkMarker(volume: Volume, dir: Inode, markerName: string): void {
+  volume.addEntry(dir, markerName, whiteoutBase(volume));
+}
+
+/** The AUFS on-disk form of a branch: `.wh.<name>` whiteouts, `.wh..wh..opq` opaque markers, pseudo-links. */
+export const aufsFormat: BranchFormat = {
+  name: 'aufs',
+  probe(dir, name): BranchProbe {
+    // au_do_lookup(): on a whiteout-able branch, test ".wh.<name>" first, then look the name up (and, for a
+    // directory, test its opaque marker)
+    const cost = aufsParams.probesPerBranch;
+    if (dir.entries!.has(WH_PFX + name)) return { entry: undefined, whiteout: true, probes: 1 };
+    const entry = dir.entries!.get(name);
+    return { entry, whiteout: false, probes: cost + (entry?.kind === 'dir' ? aufsParams.opaqueTestProbes : 0) };
+  },
+  hasWhiteout: (dir, name) => dir.entries!.has(WH_PFX + name),
+  addWhiteout: (volume, dir, name) => linkMarker(volume, dir, WH_PFX + name),
+  removeWhiteout: (volume, dir, name) => void volume.removeEntry(dir, WH_PFX + name),
+  isOpaque: dir => dir.entries!.has(WH_DIROPQ),
+  setOpaque(volume, dir) {
+    if (!dir.entries!.has(WH_DIROPQ)) linkMarker(volume, dir, WH_DIROPQ);
+  },
+  visibleNames: dir => [...dir.entries!.keys()].filter(n => !n.startsWith(WH_PFX)),
+  clearMarkers(volume, dir) {
+    for (const name of [...dir.entries!.keys()]) if (name.startsWith(WH_PFX)) volume.removeEntry(dir, name);
+  },
+  // names starting with ".wh." are reserved for the union itself
+  isReservedName: name => name.startsWith(WH_PFX),
+  isPrivateXattr: () => false,
+  prepareUpper(volume) {
+    // au_wh_init(): a writable branch gets the whiteout base, the pseudo-link dir and the orphan dir
+    whiteoutBase(volume);
+    for (const d of [WH_PLINKDIR, WH_ORPHDIR]) {
+      if (!volume.root.entries!.has(d)) volume.createChild(volume.root, d, 'dir', { mode: 0o700, uid: 0, gid: 0 });
+    }
+  },
+  markCopiedUp(volume, upper, lower) {
+    // au_plink_append(): a copied-up hard-linked file is also linked under .wh..wh.plnk so its other names follow it
+    if (lower.kind !== 'dir' && lower.nlink > 1) {
+      const plnk = volume.root.entries!.get(WH_PLINKDIR);
+      if (plnk !== undefined) volume.addEntry(plnk, `${lower.ino}`, upper);
+    }
+  },
+};

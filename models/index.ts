@@ -1,0 +1,7 @@
+import type { DriverModel } from '../src/engine/driver.js';
+import { aufs } from './aufs/index.js';
+import { overlay2 } from './overlay2/index.js';
+import { vfs } from './vfs/index.js';
+
+/** Every registered driver model; a new driver is one folder and one line here. */
+export const allModels: readonly DriverModel[] = [vfs, aufs, overlay2] as unknown as readonly DriverModel[];

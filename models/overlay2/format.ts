@@ -1,0 +1,68 @@
+import type { Inode } from '../../src/fs/inode.js';
+import type { Volume } from '../../src/fs/volume.js';
+import type { BranchFormat, BranchProbe } from '../../src/union/branch-format.js';
+
+const OPAQUE = 'trusted.overlay.opaque';
+const REDIRECT = 'trusted.overlay.redirect';
+const METACOPY = 'trusted.overlay.metacopy';
+const ORIGIN = 'trusted.overlay.origin';
+/** overlayfs.rst: a whiteout may also be a zero-size file with this xattr (userspace-built layers). */
+const XATTR_WHITEOUT = 'trusted.overlay.whiteout';
+const Y = new TextEncoder().encode('y');
+
+const NOT_FOUND: BranchProbe = { entry: undefined, whiteout: false, probes: 1 };
+const WHITED_OUT: BranchProbe = { entry: undefined, whiteout: true, probes: 1 };
+
+/** overlayfs.rst "whiteouts and opaque directories": a 0/0 character device, and trusted.overlay.opaque=y. */
+function isWhiteout(e: Inode | undefined): boolean {
+  if (e === undefined) return false;
+  return e.isWhiteoutDevice() || (e.kind === 'file' && e.content!.size === 0 && (e.xattrs?.has(XATTR_WHITEOUT) ?? false));
+}
+
+/** Encodes the lower inode as overlayfs records it (struct ovl_fb: a file handle); only its presence matters here. */
+function fileHandle(lower: Inode): Uint8Array {
+  const fh = new Uint8Array(29);
+  new DataView(fh.buffer).setUint32(21, lower.ino, true);
+  fh[0] = 0; // version
+  fh[1] = 0xfb; // OVL_FH_MAGIC
+  return fh;
+}
+
+/** The overlayfs on-disk form of a branch, with `recordOrigin` deciding whether copy-up stores trusted.overlay.origin. */
+export function overlayFormat(recordOrigin: boolean): BranchFormat {
+  return {
+    name: 'overlayfs',
+    probe(dir, name) {
+      const e = dir.entries!.get(name);
+      if (e === undefined) return NOT_FOUND;
+      if (isWhiteout(e)) return WHITED_OUT;
+      return { entry: e, whiteout: false, probes: 1 };
+    },
+    hasWhiteout: (dir, name) => isWhiteout(dir.entries!.get(name)),
+    addWhiteout(volume: Volume, dir: Inode, name: string) {
+      // vfs_whiteout(): mknod S_IFCHR|WHITEOUT_MODE (0), WHITEOUT_DEV (0), created with the mounter's credentials
+      volume.createChild(dir, name, 'chr', { mode: 0, uid: 0, gid: 0, rdev: 0 });
+    },
+    removeWhiteout: (volume, dir, name) => void volume.removeEntry(dir, name),
+    isOpaque: dir => dir.xattrs?.get(OPAQUE)?.[0] === 0x79,
+    setOpaque: (volume, dir) => volume.setXattr(dir, OPAQUE, Y),
+    visibleNames: dir => [...dir.entries!].filter(([, e]) => !isWhiteout(e)).map(([n]) => n),
+    clearMarkers(volume, dir) {
+      for (const [name, e] of [...dir.entries!]) if (isWhiteout(e)) volume.removeEntry(dir, name);
+    },
+    isReservedName: () => false,
+    isPrivateXattr: name => name.startsWith('trusted.overlay.'),
+    getRedirect(dir) {
+      const v = dir.xattrs?.get(REDIRECT);
+      return v === undefined ? undefined : new TextDecoder().decode(v);
+    },
+    setRedirect: (volume, dir, redirect) => volume.setXattr(dir, REDIRECT, new TextEncoder().encode(redirect)),
+    markCopiedUp(volume, upper, lower) {
+      if (recordOrigin) volume.setXattr(upper, ORIGIN, fileHandle(lower));
+    },
+    setMetacopy(volume, upper, on) {
+      if (on) volume.setXattr(upper, METACOPY, new Uint8Array(0));
+      else volume.removeXattr(upper, METACOPY);
+    },
+  };
+}

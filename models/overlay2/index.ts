@@ -1,0 +1,37 @@
+import type { DriverModel } from '../../src/engine/driver.js';
+import { UnionDriver } from '../../src/union/union-driver.js';
+import { overlayFormat } from './format.js';
+import { overlay2Options, overlay2Params, type Overlay2Options } from './params.js';
+
+/** Docker's overlay2: overlayfs with one upper directory per container over up to 128 read-only lower layers. */
+export const overlay2 = {
+  name: 'overlay2',
+  summary: 'overlayfs: whole-file copy-up into one upper dir, 0/0 char-device whiteouts, opaque dirs, EXDEV on lower dir rename',
+  options: overlay2Options,
+  capabilities: (o: Overlay2Options) => ({
+    kind: 'union',
+    whiteouts: true,
+    dirRename: o.redirect_dir === 'on' ? 'posix' : 'EXDEV',
+    hardLinksSurviveCopyUp: o.index === 'on',
+    maxLowerLayers: overlay2Params.maxLowerLayers,
+  }),
+  parse(o: Overlay2Options) {
+    // overlayfs.rst: metacopy=on conflicts with redirect_dir=off; the kernel then turns redirect_dir on (when not set explicitly)
+    void o;
+  },
+  create: (o: Overlay2Options, env) =>
+    new UnionDriver(
+      {
+        format: overlayFormat(overlay2Params.recordOrigin),
+        policy: {
+          dirRename: o.redirect_dir === 'on' || o.metacopy === 'on' ? 'redirect' : 'EXDEV',
+          hardLinks: o.index === 'on' ? 'shared' : 'break',
+          metacopy: o.metacopy === 'on',
+          sparseCopyUpBlockBytes: 0,
+        },
+        backing: overlay2Params.backing,
+        maxLowerLayers: overlay2Params.maxLowerLayers,
+      },
+      env,
+    ),
+} as const satisfies DriverModel<Overlay2Options>;

@@ -1,0 +1,79 @@
+import { fail } from '../../src/fs/errno.js';
+import { PlainMount } from '../../src/fs/plain-mount.js';
+import { Volume, type BackingFs } from '../../src/fs/volume.js';
+import type { DriverEnv, StorageDriver, StorageUsage } from '../../src/engine/driver.js';
+import { applyOciLayer, REMOVE_ON_WHITEOUT } from '../../src/layer/apply-oci.js';
+import { copyTree } from '../../src/layer/copy-tree.js';
+
+interface VfsLayer {
+  readonly parent: string | undefined;
+  readonly volume: Volume;
+}
+
+/**
+ * Docker's vfs graphdriver: no copy-on-write. Create(id, parent) is a full copy of the parent's tree
+ * (1.3: `cp -aT --reflink=auto`; now copy.DirCopy), so every layer holds everything below it.
+ */
+export class VfsDriver implements StorageDriver {
+  private readonly layers = new Map<string, VfsLayer>();
+
+  constructor(
+    readonly env: DriverEnv,
+    readonly backing: BackingFs,
+  ) {}
+
+  private layer(id: string): VfsLayer {
+    const l = this.layers.get(id);
+    if (l === undefined) throw new Error(`no such layer: ${id}`);
+    return l;
+  }
+
+  createLayer(id: string, parent: string | undefined): void {
+    if (this.layers.has(id)) throw new Error(`layer exists: ${id}`);
+    const volume = new Volume({ clock: this.env.clock, inos: this.env.inos, meter: this.env.meter, backing: this.backing });
+    if (parent !== undefined) copyTree(this.layer(parent).volume, volume);
+    this.layers.set(id, { parent, volume });
+  }
+
+  applyDiff(id: string, diff: Volume): void {
+    applyOciLayer(diff, this.layer(id).volume, REMOVE_ON_WHITEOUT);
+  }
+
+  mount(id: string): PlainMount {
+    return new PlainMount(this.layer(id).volume);
+  }
+
+  removeLayer(id: string): void {
+    this.layer(id);
+    for (const l of this.layers.values()) if (l.parent === id) fail('EBUSY');
+    this.layers.delete(id);
+  }
+
+  parents(id: string): string[] {
+    const out: string[] = [];
+    for (let p = this.layer(id).parent; p !== undefined; p = this.layer(p).parent) out.push(p);
+    return out;
+  }
+
+  inspectLayer(id: string): unknown {
+    return this.layer(id).volume.toJSON();
+  }
+
+  usage(): StorageUsage {
+    const u: StorageUsage = { dataBytes: 0, metadataBytes: 0, dfUsedBytes: 0, allocatedBytes: 0, apparentBytes: 0, inodeCount: 0 };
+    for (const l of this.layers.values()) {
+      const v = l.volume.usage();
+      u.dataBytes += v.dataBytes;
+      u.metadataBytes += v.metadataBytes;
+      u.allocatedBytes += v.allocatedBytes;
+      u.apparentBytes += v.apparentBytes;
+      u.inodeCount! += v.inodeCount;
+    }
+    u.dfUsedBytes = u.allocatedBytes;
+    return u;
+  }
+
+  toJSON(): unknown {
+    return { layers: [...this.layers].map(([id, l]) => ({ id, parent: l.parent ?? null, usage: l.volume.usage() })) };
+  }
+}

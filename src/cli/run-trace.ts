@@ -1,0 +1,94 @@
+import type { DriverModel, StorageUsage } from '../engine/driver.js';
+import { resolveOptions } from '../engine/drivers.js';
+import { Host } from '../engine/host.js';
+import type { Volume } from '../fs/volume.js';
+import { parseTrace, TraceError, type TraceLine } from '../trace/parse.js';
+import { TraceRunner, type LineResult, type MarkRecord } from '../trace/execute.js';
+
+/** One driver's run of a trace: the `--json` shape of shared/spec/trace-format.md. */
+export interface DriverRun {
+  driver: string;
+  options: Record<string, string>;
+  results: LineResult[];
+  marks: { label: string; line: number; usage: StorageUsage }[];
+  usage: StorageUsage;
+  /** Each container's own layer, as its directory or structures would be inspected (upper dir, etc.). */
+  containers: { name: string; layer: string; running: boolean; layerContents: unknown }[];
+}
+
+export interface RunReport {
+  drivers: DriverRun[];
+}
+
+export interface RunRequest {
+  readonly text: string;
+  readonly file: string;
+  readonly models: readonly DriverModel[];
+  /** Options from the command line, applied to every model that declares the key. */
+  readonly options: Readonly<Record<string, string>>;
+  /** `--image`: shorthand for an `image` line named "base" and a `run` of container "c". */
+  readonly image?: string;
+  readonly seed?: number;
+  readonly loadImage: (from: string) => Volume[];
+}
+
+/** Options for one model: the trace's `driver` lines for it, then the command line's (keys it knows). */
+function optionsFor(model: DriverModel, lines: readonly TraceLine[], cli: Readonly<Record<string, string>>, many: boolean): Record<string, string> {
+  const given: Record<string, string> = {};
+  for (const { op } of lines) {
+    if (op.op === 'driver' && op.name === model.name) for (const [k, v] of Object.entries(op.options ?? {})) given[k] = String(v);
+  }
+  for (const [k, v] of Object.entries(cli)) if (!many || k in model.options) given[k] = v;
+  return resolveOptions(model, given);
+}
+
+/** Parses the whole trace first (a malformed line changes nothing), then replays it once per model. */
+export function runTrace(req: RunRequest): RunReport {
+  const lines = parseTrace(req.text, req.file);
+  const prelude: TraceLine[] = [];
+  if (req.image !== undefined) {
+    prelude.push({ line: 0, op: { op: 'image', name: 'base', from: req.image } });
+    prelude.push({ line: 0, op: { op: 'run', container: 'c', image: 'base' } });
+  }
+  let seenImage = false;
+  for (const { line, op } of lines) {
+    if (op.op === 'image') seenImage = true;
+    if (op.op === 'driver' && seenImage) throw new TraceError(req.file, line, 'driver: must come before the first `image`');
+  }
+  const drivers: DriverRun[] = [];
+  for (const model of req.models) {
+    let options: Record<string, string>;
+    try {
+      options = optionsFor(model, lines, req.options, req.models.length > 1);
+    } catch (e) {
+      throw new TraceError(req.file, 0, (e as Error).message);
+    }
+    const host = new Host(model, options, req.seed !== undefined ? { seed: req.seed } : {});
+    const runner = new TraceRunner(host, req.file, req.loadImage);
+    for (const l of prelude) {
+      const r = runner.runLine(l);
+      if (r.outcome !== 'ok') throw new TraceError(req.file, 0, `--image ${req.image}: ${r.op} failed with ${r.outcome}`);
+    }
+    runner.results.length = 0;
+    runner.runAll(lines);
+    drivers.push({
+      driver: model.name,
+      options,
+      results: runner.results,
+      marks: runner.marks.map((m: MarkRecord) => ({ label: m.label, line: m.line, usage: m.usage })),
+      usage: host.usage(),
+      containers: [...host.containers.values()].map(c => ({
+        name: c.name,
+        layer: c.layer,
+        running: c.running,
+        layerContents: host.driver.inspectLayer(c.layer),
+      })),
+    });
+  }
+  return { drivers };
+}
+
+/** Whether every expectation and assertion held (exit status 0), else 1. */
+export function allHeld(report: RunReport): boolean {
+  return report.drivers.every(d => d.results.every(r => r.held !== false));
+}

@@ -1,0 +1,88 @@
+import type { CostMeter } from '../fs/cost.js';
+import type { Clock, InoAllocator } from '../fs/inode.js';
+import type { Volume } from '../fs/volume.js';
+import type { Mount } from '../vfs/mount.js';
+
+/** What a driver model is given by the host: shared clock, inode numbers, cost meter and seeded randomness. */
+export interface DriverEnv {
+  readonly clock: Clock;
+  readonly inos: InoAllocator;
+  readonly meter: CostMeter;
+  /** Uniform in [0, 1), seeded: the same trace always draws the same numbers. */
+  readonly random: () => number;
+}
+
+/** One option a model accepts (`--driver-opt key=value`), with its default and where the default comes from. */
+export interface OptionSpec {
+  readonly description: string;
+  readonly default: string;
+  /** Allowed values; absent when free-form (then `parse` validates). */
+  readonly values?: readonly string[];
+  readonly source: string;
+}
+
+/** Space in use on the driver's store, as the spec's `usage` object reports it (bytes). */
+export interface StorageUsage {
+  /** Data space in use (union drivers: the layers' allocated data blocks). */
+  dataBytes: number;
+  /** Metadata space in use (union drivers: inodes, directory and xattr blocks). */
+  metadataBytes: number;
+  /** What `df` on the filesystem holding the store would show in use. */
+  dfUsedBytes: number;
+  /** dataBytes + metadataBytes. */
+  allocatedBytes: number;
+  /** Sum of file sizes (apparent) across the store. */
+  apparentBytes: number;
+  [detail: string]: number;
+}
+
+/** What a model declares it does, so the conformance suite can skip what does not apply. */
+export interface DriverCapabilities {
+  /** Union drivers copy whole files up; block drivers share blocks below a plain filesystem. */
+  readonly kind: 'union' | 'copy' | 'block';
+  /** Whether the container sees whiteouts/EXDEV-style union semantics anywhere. */
+  readonly whiteouts: boolean;
+  /** rename(2) of a directory that exists in a lower layer. */
+  readonly dirRename: 'posix' | 'EXDEV' | 'EXDEV-unless-empty';
+  /** Whether copy-up keeps hard links together. */
+  readonly hardLinksSurviveCopyUp: boolean;
+  /** Maximum layers below a container (Docker: 128 lower layers for overlay2). */
+  readonly maxLowerLayers: number;
+}
+
+/**
+ * A storage driver instance: Docker's graphdriver contract (Create, ApplyDiff, Get, Remove) over the model's own
+ * mechanism. The host builds images and containers only through these calls, so the Docker lifecycle is the same for
+ * every model and the model decides what each step costs.
+ */
+export interface StorageDriver {
+  /** graphdriver Create(id, parent): an empty layer on top of `parent` (or a base layer). */
+  createLayer(id: string, parent: string | undefined): void;
+  /** ApplyDiff(id, tar): writes a layer tree in OCI form (`.wh.` whiteouts, `.wh..wh..opq`) into layer `id`. */
+  applyDiff(id: string, diff: Volume): void;
+  /** Get(id): the layer mounted read-write, as the container sees it. */
+  mount(id: string): Mount<object>;
+  /** Remove(id). */
+  removeLayer(id: string): void;
+  /** Layers below `id`, nearest first (the lowerdir chain). */
+  parents(id: string): string[];
+  usage(): StorageUsage;
+  /** The layer's own structures (upper directory, whiteouts, mapping table...), for `--json` and tests. */
+  inspectLayer(id: string): unknown;
+  toJSON(): unknown;
+}
+
+/** A driver model: declared as a typed object checked with `satisfies DriverModel<...>`. */
+export interface DriverModel<O extends Record<string, string> = Record<string, string>> {
+  readonly name: string;
+  readonly summary: string;
+  readonly options: { readonly [K in keyof O]: OptionSpec };
+  readonly capabilities: DriverCapabilities | ((options: O) => DriverCapabilities);
+  /** Validates raw `key=value` options (after defaults are filled in); throws `Error` with a clear message. */
+  parse?(options: O): void;
+  create(options: O, env: DriverEnv): StorageDriver;
+}
+
+export function capabilitiesOf(model: DriverModel, options: Record<string, string>): DriverCapabilities {
+  return typeof model.capabilities === 'function' ? model.capabilities(options) : model.capabilities;
+}

@@ -1,0 +1,360 @@
+import { allocatedBlocksInRange, FileContent, type DataSlice } from './content.js';
+import { CostMeter } from './cost.js';
+import { Inode, InoAllocator, LogicalClock, type Clock, type FileKind } from './inode.js';
+
+/**
+ * How the filesystem holding a layer directory allocates space. The defaults are ext4's (mke2fs.conf "default"
+ * profile): 4 KiB blocks, 256-byte inodes with 32 bytes of i_extra_isize, so about 92 bytes of in-inode xattr space
+ * before an external xattr block is needed; symlinks shorter than 60 bytes are "fast" (stored in i_block).
+ */
+export interface BackingFs {
+  readonly name: string;
+  readonly blockBytes: number;
+  readonly inodeBytes: number;
+  readonly inlineXattrBytes: number;
+  readonly fastSymlinkMaxBytes: number;
+}
+
+export const EXT4_BACKING: BackingFs = {
+  name: 'ext4',
+  blockBytes: 4096,
+  inodeBytes: 256,
+  inlineXattrBytes: 92,
+  fastSymlinkMaxBytes: 59,
+};
+
+/** Space a volume takes on its backing filesystem. */
+export interface VolumeUsage {
+  inodeCount: number;
+  /** Sum of st_size over regular files and symlinks (`du --apparent-size` without directories). */
+  apparentBytes: number;
+  dataBlockCount: number;
+  dirBlockCount: number;
+  xattrBlockCount: number;
+  /** Data blocks x block size. */
+  dataBytes: number;
+  /** Inodes x inode size + directory and xattr blocks x block size. */
+  metadataBytes: number;
+  /** dataBytes + metadataBytes. */
+  allocatedBytes: number;
+}
+
+export interface NewInodeAttrs {
+  mode: number;
+  uid: number;
+  gid: number;
+  rdev?: number;
+  target?: string;
+  content?: FileContent;
+}
+
+/** ext4 directory record: 8-byte header plus the name padded to 4 bytes. */
+function dirRecordBytes(name: string): number {
+  return 8 + ((Buffer.byteLength(name) + 3) & ~3);
+}
+
+function xattrBytes(inode: Inode): number {
+  if (!inode.xattrs) return 0;
+  let n = 4;
+  for (const [name, value] of inode.xattrs) n += 16 + ((Buffer.byteLength(name) + 3) & ~3) + ((value.length + 3) & ~3);
+  return n;
+}
+
+/**
+ * A plain POSIX directory tree on a backing filesystem: the inode table of one layer directory (an overlay upperdir,
+ * an aufs branch, a vfs layer copy) or of a whole filesystem. Mutations go through its methods so that the space
+ * accounting (inodes, data blocks, directory blocks, xattr blocks) is always current, and so that every byte written to
+ * the backing store is charged to the cost meter: data as written, and per metadata change one inode (inodeBytes) and
+ * one block per directory or xattr block dirtied.
+ */
+export class Volume {
+  readonly root: Inode;
+  readonly clock: Clock;
+  readonly inos: InoAllocator;
+  readonly backing: BackingFs;
+  readonly meter: CostMeter;
+  private inodeCount = 0;
+  private apparentBytes = 0;
+  private dataBlockCount = 0;
+  private dirBlockCount = 0;
+  private xattrBlockCount = 0;
+
+  constructor(
+    opts: { clock?: Clock; inos?: InoAllocator; backing?: BackingFs; meter?: CostMeter; rootMode?: number } = {},
+  ) {
+    this.clock = opts.clock ?? new LogicalClock();
+    this.meter = opts.meter ?? new CostMeter();
+    this.inos = opts.inos ?? new InoAllocator();
+    this.backing = opts.backing ?? EXT4_BACKING;
+    this.root = this.newInode('dir', { mode: opts.rootMode ?? 0o755, uid: 0, gid: 0 });
+    this.root.nlink = 2;
+  }
+
+  /** A new inode counted against this volume but not yet linked anywhere. */
+  newInode(kind: FileKind, attrs: NewInodeAttrs): Inode {
+    const t = this.clock.now();
+    const inode = new Inode(this.inos.allocate(), kind, attrs.mode & 0o7777, attrs.uid, attrs.gid, t, t, t);
+    this.inodeCount++;
+    this.meter.metadataBytes += this.backing.inodeBytes;
+    if (kind === 'dir') {
+      inode.entries = new Map();
+      inode.nlink = 2;
+      inode.dirRecordBytes = 24; // "." and ".."
+      inode.dirBlocks = 1;
+      this.dirBlockCount++;
+    } else if (kind === 'file') {
+      inode.content = attrs.content ?? new FileContent();
+      this.apparentBytes += inode.content.size;
+      this.meter.dataBytes += inode.content.dataBytes();
+      const blocks = inode.content.allocatedBlocks(this.backing.blockBytes);
+      this.dataBlockCount += blocks;
+    } else if (kind === 'symlink') {
+      inode.target = attrs.target ?? '';
+      this.apparentBytes += Buffer.byteLength(inode.target);
+      if (Buffer.byteLength(inode.target) > this.backing.fastSymlinkMaxBytes) this.dataBlockCount++;
+    } else {
+      inode.rdev = attrs.rdev ?? 0;
+    }
+    return inode;
+  }
+
+  private releaseInode(inode: Inode): void {
+    this.inodeCount--;
+    if (inode.kind === 'file') {
+      this.apparentBytes -= inode.content!.size;
+      this.dataBlockCount -= inode.content!.allocatedBlocks(this.backing.blockBytes);
+    } else if (inode.kind === 'symlink') {
+      this.apparentBytes -= Buffer.byteLength(inode.target!);
+      if (Buffer.byteLength(inode.target!) > this.backing.fastSymlinkMaxBytes) this.dataBlockCount--;
+    } else if (inode.kind === 'dir') {
+      this.dirBlockCount -= inode.dirBlocks;
+    }
+    if (xattrBytes(inode) > this.backing.inlineXattrBytes) this.xattrBlockCount--;
+  }
+
+  /** Adds the dentry `name` -> `inode` in `dir` (link(2) when the inode is already linked elsewhere). */
+  addEntry(dir: Inode, name: string, inode: Inode, fresh = false): void {
+    dir.entries!.set(name, inode);
+    if (!fresh) inode.nlink++;
+    if (inode.kind === 'dir') dir.nlink++;
+    dir.dirRecordBytes += dirRecordBytes(name);
+    const blocks = Math.ceil(dir.dirRecordBytes / this.backing.blockBytes);
+    if (blocks > dir.dirBlocks) {
+      this.dirBlockCount += blocks - dir.dirBlocks;
+      dir.dirBlocks = blocks;
+    }
+    this.chargeDirChange();
+    const t = this.clock.now();
+    dir.mtime = t;
+    dir.ctime = t;
+  }
+
+  private chargeDirChange(): void {
+    this.meter.metadataBytes += this.backing.blockBytes + this.backing.inodeBytes;
+  }
+
+  /** Charges a change of one inode's attributes (chmod, chown, utimes, link count). */
+  chargeInode(): void {
+    this.meter.metadataBytes += this.backing.inodeBytes;
+  }
+
+  /** Creates an inode and links it as `name` in `dir`. */
+  createChild(dir: Inode, name: string, kind: FileKind, attrs: NewInodeAttrs): Inode {
+    const inode = this.newInode(kind, attrs);
+    this.addEntry(dir, name, inode, true);
+    return inode;
+  }
+
+  /** Removes the dentry `name` from `dir`; the inode is released when its last link goes. */
+  removeEntry(dir: Inode, name: string): Inode {
+    const inode = dir.entries!.get(name)!;
+    dir.entries!.delete(name);
+    dir.dirRecordBytes -= dirRecordBytes(name);
+    this.chargeDirChange();
+    const t = this.clock.now();
+    dir.mtime = t;
+    dir.ctime = t;
+    if (inode.kind === 'dir') {
+      dir.nlink--;
+      inode.nlink = 0;
+    } else {
+      inode.nlink--;
+      inode.ctime = t;
+    }
+    if (inode.nlink === 0) this.releaseInode(inode);
+    return inode;
+  }
+
+  /** rename(2) of a dentry within this volume; an existing `newName` is replaced. */
+  moveEntry(oldDir: Inode, oldName: string, newDir: Inode, newName: string): void {
+    const inode = oldDir.entries!.get(oldName)!;
+    if (oldDir === newDir && oldName === newName) return;
+    if (newDir.entries!.has(newName)) this.removeEntry(newDir, newName);
+    oldDir.entries!.delete(oldName);
+    oldDir.dirRecordBytes -= dirRecordBytes(oldName);
+    if (inode.kind === 'dir') oldDir.nlink--;
+    inode.nlink--;
+    this.addEntry(newDir, newName, inode);
+    inode.ctime = this.clock.now();
+    oldDir.mtime = inode.ctime;
+    oldDir.ctime = inode.ctime;
+  }
+
+  /** pwrite(2) of `slice` at `offset` into a regular file. */
+  write(inode: Inode, offset: number, slice: DataSlice): void {
+    const c = inode.content!;
+    const bs = this.backing.blockBytes;
+    const end = offset + slice.length;
+    if (slice.length > 0) {
+      const spanStart = Math.floor(offset / bs) * bs;
+      const spanEnd = Math.ceil(end / bs) * bs;
+      const before = allocatedBlocksInRange(c, spanStart, spanEnd, bs);
+      const oldSize = c.size;
+      c.write(offset, slice);
+      this.meter.dataBytes += slice.length;
+      this.dataBlockCount += (spanEnd - spanStart) / bs - before;
+      this.apparentBytes += c.size - oldSize;
+    }
+    this.chargeInode();
+    const t = this.clock.now();
+    inode.mtime = t;
+    inode.ctime = t;
+  }
+
+  /** truncate(2) of a regular file. */
+  truncate(inode: Inode, size: number): void {
+    const c = inode.content!;
+    const bs = this.backing.blockBytes;
+    if (size < c.size) {
+      const boundary = Math.floor(size / bs) * bs;
+      const before = allocatedBlocksInRange(c, boundary, c.size, bs);
+      const oldSize = c.size;
+      c.truncate(size);
+      this.dataBlockCount += allocatedBlocksInRange(c, boundary, size, bs) - before;
+      this.apparentBytes += size - oldSize;
+    } else {
+      this.apparentBytes += size - c.size;
+      c.truncate(size);
+    }
+    this.chargeInode();
+    const t = this.clock.now();
+    inode.mtime = t;
+    inode.ctime = t;
+  }
+
+  /** Replaces the whole content of a regular file (a copy-up or a layer copy writing the file). */
+  replaceContent(inode: Inode, content: FileContent): void {
+    const bs = this.backing.blockBytes;
+    this.apparentBytes += content.size - inode.content!.size;
+    this.dataBlockCount += content.allocatedBlocks(bs) - inode.content!.allocatedBlocks(bs);
+    this.meter.dataBytes += content.dataBytes();
+    this.chargeInode();
+    inode.content = content;
+  }
+
+  setXattr(inode: Inode, name: string, value: Uint8Array): void {
+    const before = xattrBytes(inode) > this.backing.inlineXattrBytes;
+    (inode.xattrs ??= new Map()).set(name, value);
+    const after = xattrBytes(inode) > this.backing.inlineXattrBytes;
+    this.xattrBlockCount += Number(after) - Number(before);
+    this.chargeXattr(after);
+    inode.ctime = this.clock.now();
+  }
+
+  private chargeXattr(externalBlock: boolean): void {
+    this.meter.metadataBytes += this.backing.inodeBytes + (externalBlock ? this.backing.blockBytes : 0);
+  }
+
+  removeXattr(inode: Inode, name: string): boolean {
+    if (!inode.xattrs?.has(name)) return false;
+    const before = xattrBytes(inode) > this.backing.inlineXattrBytes;
+    inode.xattrs.delete(name);
+    if (inode.xattrs.size === 0) inode.xattrs = undefined;
+    const after = xattrBytes(inode) > this.backing.inlineXattrBytes;
+    this.xattrBlockCount += Number(after) - Number(before);
+    this.chargeXattr(before);
+    inode.ctime = this.clock.now();
+    return true;
+  }
+
+  usage(): VolumeUsage {
+    const bs = this.backing.blockBytes;
+    const dataBytes = this.dataBlockCount * bs;
+    const metadataBytes = this.inodeCount * this.backing.inodeBytes + (this.dirBlockCount + this.xattrBlockCount) * bs;
+    return {
+      inodeCount: this.inodeCount,
+      apparentBytes: this.apparentBytes,
+      dataBlockCount: this.dataBlockCount,
+      dirBlockCount: this.dirBlockCount,
+      xattrBlockCount: this.xattrBlockCount,
+      dataBytes,
+      metadataBytes,
+      allocatedBytes: dataBytes + metadataBytes,
+    };
+  }
+
+  /** Looks up a path made of plain names (no symlink following): the inode, or undefined. */
+  at(path: string): Inode | undefined {
+    let node: Inode | undefined = this.root;
+    for (const name of path.split('/')) {
+      if (name === '') continue;
+      node = node.entries?.get(name);
+      if (!node) return undefined;
+    }
+    return node;
+  }
+
+  /** Every entry below `dir`, depth first, in name order, as [path, inode]. */
+  *walk(dir: Inode = this.root, prefix = ''): Generator<[string, Inode]> {
+    const names = [...dir.entries!.keys()].sort();
+    for (const name of names) {
+      const child = dir.entries!.get(name)!;
+      const path = `${prefix}/${name}`;
+      yield [path, child];
+      if (child.kind === 'dir') yield* this.walk(child, path);
+    }
+  }
+
+  /** The tree as `ls -laR` and `getfattr -d` would show it, for tests and `--json`. */
+  toJSON(): VolumeEntryJSON[] {
+    const out: VolumeEntryJSON[] = [describeEntry('/', this.root)];
+    for (const [path, inode] of this.walk()) out.push(describeEntry(path, inode));
+    return out;
+  }
+}
+
+export interface VolumeEntryJSON {
+  path: string;
+  type: FileKind | 'whiteout';
+  mode: string;
+  uid: number;
+  gid: number;
+  nlink: number;
+  ino: number;
+  size?: number;
+  target?: string;
+  rdev?: number;
+  xattrs?: Record<string, string>;
+}
+
+export function xattrText(value: Uint8Array): string {
+  const s = Buffer.from(value).toString('utf8');
+  return /^[\x20-\x7e]*$/.test(s) ? s : `hex:${Buffer.from(value).toString('hex')}`;
+}
+
+function describeEntry(path: string, inode: Inode): VolumeEntryJSON {
+  const e: VolumeEntryJSON = {
+    path,
+    type: inode.isWhiteoutDevice() ? 'whiteout' : inode.kind,
+    mode: inode.mode.toString(8).padStart(4, '0'),
+    uid: inode.uid,
+    gid: inode.gid,
+    nlink: inode.nlink,
+    ino: inode.ino,
+  };
+  if (inode.kind === 'file') e.size = inode.content!.size;
+  if (inode.kind === 'symlink') e.target = inode.target!;
+  if (inode.kind === 'chr' || inode.kind === 'blk') e.rdev = inode.rdev;
+  if (inode.xattrs) e.xattrs = Object.fromEntries([...inode.xattrs].map(([k, v]) => [k, xattrText(v)]));
+  return e;
+}

@@ -1,0 +1,79 @@
+import type { DriverModel, StorageUsage } from '../engine/driver.js';
+import { resolveOptions } from '../engine/drivers.js';
+import { Host } from '../engine/host.js';
+import { ZERO_SOURCE } from '../fs/content.js';
+import type { Volume } from '../fs/volume.js';
+import { O_CREAT, O_TRUNC, O_WRONLY } from '../vfs/syscalls.js';
+
+/** The 2014 review's experiment (calibration/blog-2014.md), parameterised so tests can change the workload. */
+export interface ExperimentSpec {
+  /** Containers per step (the review: 10). */
+  readonly containers: number;
+  /** Bytes the `dd` writes in each first-round container (the review: bs=64k count=1). */
+  readonly writeBytes: number;
+}
+
+export const REVIEW_2014: ExperimentSpec = { containers: 10, writeBytes: 64 * 1024 };
+
+export type StepName = 'run' | 'commit' | 'run from commit';
+
+export interface StepGrowth {
+  step: StepName;
+  /** Mean growth per container (or per commit) over the step. */
+  perContainer: { dataBytes: number; metadataBytes: number; dfUsedBytes: number };
+  /** The first container's growth (the review reports one-time costs on the first). */
+  first: { dataBytes: number; metadataBytes: number; dfUsedBytes: number };
+  copyUpBytes: number;
+}
+
+export interface ExperimentResult {
+  driver: string;
+  options: Record<string, string>;
+  steps: StepGrowth[];
+  final: StorageUsage;
+}
+
+function delta(a: StorageUsage, b: StorageUsage) {
+  return { dataBytes: b.dataBytes - a.dataBytes, metadataBytes: b.metadataBytes - a.metadataBytes, dfUsedBytes: b.dfUsedBytes - a.dfUsedBytes };
+}
+
+/**
+ * Replays the review's steps on one model: N x `docker run bN busybox dd if=/dev/zero of=/data1 bs=64k count=1`,
+ * N x `docker commit bN bN_run`, N x `docker run bN_run sleep 180`, recording usage after each container.
+ */
+export function runExperiment(model: DriverModel, given: Record<string, string>, image: Volume[], spec: ExperimentSpec = REVIEW_2014): ExperimentResult {
+  const options = resolveOptions(model, given);
+  const host = new Host(model, options);
+  host.loadImage('busybox', image);
+  const steps: StepGrowth[] = [];
+  const measure = (step: StepName, each: (i: number) => void) => {
+    const start = host.usage();
+    let first = { dataBytes: 0, metadataBytes: 0, dfUsedBytes: 0 };
+    let copyUpBytes = 0;
+    for (let i = 0; i < spec.containers; i++) {
+      const before = host.usage();
+      host.meter.reset();
+      each(i);
+      copyUpBytes += host.meter.copyUpBytes;
+      if (i === 0) first = delta(before, host.usage());
+    }
+    const total = delta(start, host.usage());
+    const n = Math.max(1, spec.containers);
+    steps.push({
+      step,
+      perContainer: { dataBytes: total.dataBytes / n, metadataBytes: total.metadataBytes / n, dfUsedBytes: total.dfUsedBytes / n },
+      first,
+      copyUpBytes,
+    });
+  };
+  measure('run', i => {
+    const c = host.run(`b${i}`, 'busybox');
+    const f = c.sys.open('/data1', O_WRONLY | O_CREAT | O_TRUNC, 0o644);
+    c.sys.write(f, { source: ZERO_SOURCE, at: 0, length: spec.writeBytes });
+    c.sys.close(f);
+    host.stop(`b${i}`);
+  });
+  measure('commit', i => host.commit(`b${i}`, `b${i}_run`));
+  measure('run from commit', i => void host.run(`r${i}`, `b${i}_run`));
+  return { driver: model.name, options, steps, final: host.usage() };
+}

@@ -1,0 +1,45 @@
+import type { Inode } from '../fs/inode.js';
+import type { Volume } from '../fs/volume.js';
+
+/** What probing one branch directory for a name found. */
+export interface BranchProbe {
+  /** The real entry, when the name exists and is not itself a whiteout. */
+  readonly entry: Inode | undefined;
+  /** A whiteout hides the name (and everything below it) in this branch and the branches under it. */
+  readonly whiteout: boolean;
+  /** Directory lookups this probe performed on the branch filesystem. */
+  readonly probes: number;
+}
+
+/**
+ * How a union filesystem records its markers inside a branch directory: whiteouts, opaque directories, redirects,
+ * and the names it reserves. overlayfs and AUFS implement the same idea with different on-disk forms; the union
+ * mechanism (`UnionMount`) only talks to branches through this.
+ */
+export interface BranchFormat {
+  readonly name: string;
+  probe(dir: Inode, name: string): BranchProbe;
+  /** Whether the upper directory has a whiteout for `name` (to be replaced when `name` is created). */
+  hasWhiteout(dir: Inode, name: string): boolean;
+  addWhiteout(volume: Volume, dir: Inode, name: string): void;
+  removeWhiteout(volume: Volume, dir: Inode, name: string): void;
+  isOpaque(dir: Inode): boolean;
+  setOpaque(volume: Volume, dir: Inode): void;
+  /** Names a directory shows through the union (markers left out). */
+  visibleNames(dir: Inode): string[];
+  /** Removes the markers left in an upper directory that is about to be removed (it is empty to the user). */
+  clearMarkers(volume: Volume, dir: Inode): void;
+  /** Whether the union refuses to create or look up this name (AUFS reserves `.wh.*`). */
+  isReservedName(name: string): boolean;
+  /** Whether an xattr name belongs to the union itself (hidden from listxattr, never copied up). */
+  isPrivateXattr(name: string): boolean;
+  /** overlayfs redirect_dir: where a moved directory's lower layers are (absolute "/a/b" or a sibling name). */
+  getRedirect?(dir: Inode): string | undefined;
+  setRedirect?(volume: Volume, dir: Inode, redirect: string): void;
+  /** Marks recorded on a copied-up object (overlayfs trusted.overlay.origin: a file handle of the lower inode). */
+  markCopiedUp?(volume: Volume, upper: Inode, lower: Inode): void;
+  /** Called when a branch is mounted read-write (AUFS creates its whiteout base and pseudo-link dirs). */
+  prepareUpper?(volume: Volume): void;
+  /** overlayfs metacopy: marks an upper file holding metadata only, its data still in the lower file. */
+  setMetacopy?(volume: Volume, upper: Inode, on: boolean): void;
+}

@@ -1,0 +1,110 @@
+import { fail } from '../fs/errno.js';
+import type { Inode } from '../fs/inode.js';
+import { Volume, type BackingFs, type VolumeEntryJSON } from '../fs/volume.js';
+import type { DriverEnv, StorageDriver, StorageUsage } from '../engine/driver.js';
+import { applyOciLayer } from '../layer/apply-oci.js';
+import type { BranchFormat } from './branch-format.js';
+import { UnionMount, type UnionPolicy } from './union-mount.js';
+
+/** One layer of a union driver: its own directory (overlay2 `diff/`, aufs `diff/<id>`) and its parent. */
+interface UnionLayer {
+  readonly id: string;
+  readonly parent: string | undefined;
+  readonly branch: Volume;
+  /** Hard-linked lower inodes copied up in this layer (overlayfs index dir / AUFS pseudo-links). */
+  readonly aliases: Map<Inode, Inode>;
+}
+
+export interface UnionDriverConfig {
+  readonly format: BranchFormat;
+  readonly policy: UnionPolicy;
+  readonly backing: BackingFs;
+  /** Most lower layers one mount may stack (overlay2 maxDepth 128; Docker's MaxImageDepth for aufs). */
+  readonly maxLowerLayers: number;
+}
+
+/**
+ * A union graph driver: every layer is a directory of its own; a mount stacks the layer's directory over its parents'
+ * (nearest first). Nothing is copied when a layer is created; a container pays on first change, by copy-up.
+ */
+export class UnionDriver implements StorageDriver {
+  private readonly layers = new Map<string, UnionLayer>();
+
+  constructor(
+    readonly config: UnionDriverConfig,
+    readonly env: DriverEnv,
+  ) {}
+
+  private layer(id: string): UnionLayer {
+    const l = this.layers.get(id);
+    if (l === undefined) throw new Error(`no such layer: ${id}`);
+    return l;
+  }
+
+  createLayer(id: string, parent: string | undefined): void {
+    if (this.layers.has(id)) throw new Error(`layer exists: ${id}`);
+    if (parent !== undefined && this.parents(parent).length + 1 > this.config.maxLowerLayers) fail('EINVAL');
+    const branch = new Volume({ clock: this.env.clock, inos: this.env.inos, meter: this.env.meter, backing: this.config.backing });
+    this.layers.set(id, { id, parent, branch, aliases: new Map() });
+  }
+
+  applyDiff(id: string, diff: Volume): void {
+    const format = this.config.format;
+    applyOciLayer(diff, this.layer(id).branch, {
+      whiteout: (volume, dir, name) => format.addWhiteout(volume, dir, name),
+      opaque: (volume, dir) => format.setOpaque(volume, dir),
+    });
+  }
+
+  parents(id: string): string[] {
+    const out: string[] = [];
+    for (let p = this.layer(id).parent; p !== undefined; p = this.layer(p).parent) out.push(p);
+    return out;
+  }
+
+  mount(id: string): UnionMount {
+    const layer = this.layer(id);
+    const lowers = this.parents(id).map(p => this.layer(p).branch.root);
+    // overlay2: "max depth exceeded" past 128 lower layers
+    if (lowers.length > this.config.maxLowerLayers) fail('EINVAL');
+    this.config.format.prepareUpper?.(layer.branch);
+    return new UnionMount(layer.branch, lowers, this.config.format, this.config.policy, layer.aliases);
+  }
+
+  removeLayer(id: string): void {
+    this.layer(id);
+    for (const l of this.layers.values()) if (l.parent === id) fail('EBUSY');
+    this.layers.delete(id);
+  }
+
+  /** The layer's directory as `ls -la` and `getfattr` would list it, for `--json` and tests. */
+  inspectLayer(id: string): VolumeEntryJSON[] {
+    return this.layer(id).branch.toJSON();
+  }
+
+  branch(id: string): Volume {
+    return this.layer(id).branch;
+  }
+
+  usage(): StorageUsage {
+    const u: StorageUsage = { dataBytes: 0, metadataBytes: 0, dfUsedBytes: 0, allocatedBytes: 0, apparentBytes: 0, inodeCount: 0 };
+    for (const l of this.layers.values()) {
+      const v = l.branch.usage();
+      u.dataBytes += v.dataBytes;
+      u.metadataBytes += v.metadataBytes;
+      u.allocatedBytes += v.allocatedBytes;
+      u.apparentBytes += v.apparentBytes;
+      u.inodeCount! += v.inodeCount;
+    }
+    // the layers sit on one backing filesystem: df sees what they allocate
+    u.dfUsedBytes = u.allocatedBytes;
+    return u;
+  }
+
+  toJSON(): unknown {
+    return {
+      format: this.config.format.name,
+      layers: [...this.layers.values()].map(l => ({ id: l.id, parent: l.parent ?? null, usage: l.branch.usage() })),
+    };
+  }
+}

@@ -1,0 +1,440 @@
+import { FileContent, type DataSlice } from '../fs/content.js';
+import { fail } from '../fs/errno.js';
+import type { Inode } from '../fs/inode.js';
+import { applyAttrChange } from '../fs/plain-mount.js';
+import type { Volume } from '../fs/volume.js';
+import type { AttrChange, CreateSpec, Mount, OpenIntent } from '../vfs/mount.js';
+import type { BranchFormat } from './branch-format.js';
+
+/** How a union filesystem behaves where overlayfs and AUFS (and their options) differ. */
+export interface UnionPolicy {
+  /** rename(2) of a directory that has lower layers: EXDEV, redirect (overlayfs redirect_dir=on), or EXDEV only when non-empty (AUFS). */
+  readonly dirRename: 'EXDEV' | 'redirect' | 'EXDEV-unless-empty';
+  /** Copy-up of a hard-linked lower file: breaks the link (overlayfs index=off) or keeps the names together (index=on, AUFS pseudo-links). */
+  readonly hardLinks: 'break' | 'shared';
+  /** overlayfs metacopy=on: chmod/chown/utimes copy metadata only; data follows on the first write-open. */
+  readonly metacopy: boolean;
+  /** Copy-up leaves fully zero blocks of this size as holes (AUFS au_do_copy_file); 0 copies every written byte. */
+  readonly sparseCopyUpBlockBytes: number;
+}
+
+/** A name in the merged tree (an overlay dentry): the upper inode, and the lower inodes merged under it. */
+export class UnionNode {
+  children: Map<string, UnionNode> | undefined = undefined;
+  /** The upper inode is reachable through the index/pseudo-link only: this name is not in the upper dir yet. */
+  upperByAlias = false;
+  /** The upper holds metadata only; the data is still lowers[0]'s (overlayfs metacopy). */
+  metacopy = false;
+
+  constructor(
+    public name: string,
+    public parent: UnionNode | undefined,
+    public upper: Inode | undefined,
+    /** Directories: the lower directories merged here, top first. Others: the lower inode found. */
+    public lowers: Inode[],
+    /** Branch probes the lookup of this name performed (the cold-cache lookup cost). */
+    public probes: number,
+  ) {}
+
+  get exists(): boolean {
+    return this.upper !== undefined || this.lowers.length > 0;
+  }
+}
+
+/**
+ * A union mount: one writable upper branch over read-only lower branches (overlayfs, AUFS). Names are looked up
+ * top-down, a whiteout or a non-directory ends the search, directories merge until an opaque one; anything changed
+ * is first copied up whole into the upper branch, parents first. Lower branches are never written.
+ *
+ * Looked-up names are cached per directory (the dcache); every mutation goes through this class and keeps the cache
+ * exact, so a repeated lookup costs a Map hit while still charging the probes a cold lookup performs.
+ */
+export class UnionMount implements Mount<UnionNode> {
+  readonly root: UnionNode;
+
+  constructor(
+    readonly upperVolume: Volume,
+    /** Lower branch roots, top first. */
+    readonly lowerRoots: readonly Inode[],
+    readonly format: BranchFormat,
+    readonly policy: UnionPolicy,
+    /** Copied-up hard-linked lower inodes -> their upper inode (overlayfs index dir, AUFS pseudo-links). */
+    readonly aliases: Map<Inode, Inode> = new Map(),
+  ) {
+    const lowers: Inode[] = [];
+    let probes = 0;
+    if (!format.isOpaque(upperVolume.root)) {
+      for (const root of lowerRoots) {
+        lowers.push(root);
+        probes++;
+        if (format.isOpaque(root)) break;
+      }
+    }
+    this.root = new UnionNode('', undefined, upperVolume.root, lowers, probes + 1);
+  }
+
+  private get meter() {
+    return this.upperVolume.meter;
+  }
+
+  inode(node: UnionNode): Inode {
+    return node.upper ?? node.lowers[0]!;
+  }
+
+  // ---- lookup ----------------------------------------------------------------------------------------------------
+
+  lookup(dir: UnionNode, name: string): UnionNode | undefined {
+    if (this.format.isReservedName(name)) fail('EPERM');
+    let cache = dir.children;
+    if (cache === undefined) cache = dir.children = new Map();
+    let node = cache.get(name);
+    if (node === undefined) {
+      node = this.lookupCold(dir, name);
+      cache.set(name, node);
+    }
+    this.meter.lookups += node.probes;
+    return node.exists ? node : undefined;
+  }
+
+  /** ovl_lookup(): probe the upper, then each lower directory, under the whiteout/opaque/non-dir rules. */
+  private lookupCold(dir: UnionNode, name: string): UnionNode {
+    let probes = 0;
+    let upper: Inode | undefined;
+    if (dir.upper !== undefined) {
+      const p = this.format.probe(dir.upper, name);
+      probes += p.probes;
+      if (p.whiteout) return new UnionNode(name, dir, undefined, [], probes);
+      upper = p.entry;
+    }
+    const lowers: Inode[] = [];
+    const upperIsDir = upper?.kind === 'dir';
+    if (upper !== undefined && !upperIsDir) {
+      // an upper non-directory hides everything below; a metacopy file still needs its lower data
+      const node = new UnionNode(name, dir, upper, [], probes);
+      if (this.policy.metacopy && this.isMetacopy(upper)) {
+        const found = this.findLowerNonDir(dir, name);
+        probes += found.probes;
+        if (found.inode) {
+          node.lowers = [found.inode];
+          node.metacopy = true;
+        }
+        node.probes = probes;
+      }
+      return node;
+    }
+    if (upper !== undefined && this.format.isOpaque(upper)) return new UnionNode(name, dir, upper, [], probes);
+    const redirect = upper !== undefined ? this.format.getRedirect?.(upper) : undefined;
+    if (redirect !== undefined && redirect.startsWith('/')) {
+      probes += this.collectRedirectedLowers(redirect, lowers);
+    } else {
+      const lowerName = redirect ?? name;
+      for (const lowerDir of dir.lowers) {
+        const p = this.format.probe(lowerDir, lowerName);
+        probes += p.probes;
+        if (p.whiteout) break;
+        const e = p.entry;
+        if (e === undefined) continue;
+        if (e.kind !== 'dir') {
+          if (upper === undefined && lowers.length === 0) lowers.push(e);
+          break;
+        }
+        lowers.push(e);
+        if (this.format.isOpaque(e)) break;
+      }
+    }
+    const node = new UnionNode(name, dir, upper, lowers, probes);
+    if (upper === undefined && lowers.length === 1 && lowers[0]!.kind !== 'dir') {
+      const aliased = this.aliases.get(lowers[0]!);
+      if (aliased !== undefined) {
+        node.upper = aliased;
+        node.upperByAlias = true;
+      }
+    }
+    return node;
+  }
+
+  /** Lower directories at an absolute redirect path, one per lower layer, top first, until an opaque one. */
+  private collectRedirectedLowers(path: string, out: Inode[]): number {
+    let probes = 0;
+    const names = path.split('/').filter(n => n !== '');
+    for (const root of this.lowerRoots) {
+      let d: Inode | undefined = root;
+      for (const n of names) {
+        const p: { entry: Inode | undefined; whiteout: boolean; probes: number } = this.format.probe(d, n);
+        probes += p.probes;
+        d = p.whiteout || p.entry?.kind !== 'dir' ? undefined : p.entry;
+        if (d === undefined) break;
+      }
+      if (d === undefined) continue;
+      out.push(d);
+      if (this.format.isOpaque(d)) break;
+    }
+    return probes;
+  }
+
+  private findLowerNonDir(dir: UnionNode, name: string): { inode: Inode | undefined; probes: number } {
+    let probes = 0;
+    for (const lowerDir of dir.lowers) {
+      const p = this.format.probe(lowerDir, name);
+      probes += p.probes;
+      if (p.whiteout) break;
+      if (p.entry !== undefined) return { inode: p.entry.kind === 'dir' ? undefined : p.entry, probes };
+    }
+    return { inode: undefined, probes };
+  }
+
+  private isMetacopy(upper: Inode): boolean {
+    return upper.xattrs?.has('trusted.overlay.metacopy') ?? false;
+  }
+
+  /** ovl_lower_positive(): whether `name` exists in the lower layers of `dir` (a removal then needs a whiteout). */
+  private lowerPositive(dir: UnionNode, name: string): boolean {
+    if (dir.upper !== undefined && this.format.isOpaque(dir.upper)) return false;
+    for (const lowerDir of dir.lowers) {
+      const p = this.format.probe(lowerDir, name);
+      this.meter.lookups += p.probes;
+      if (p.whiteout) return false;
+      if (p.entry !== undefined) return true;
+    }
+    return false;
+  }
+
+  readdir(dir: UnionNode): string[] {
+    const names = new Set<string>();
+    if (dir.upper !== undefined) for (const n of this.format.visibleNames(dir.upper)) names.add(n);
+    for (const lowerDir of dir.lowers) for (const n of this.format.visibleNames(lowerDir)) names.add(n);
+    const out: string[] = [];
+    for (const n of names) if (this.lookup(dir, n) !== undefined) out.push(n);
+    return out;
+  }
+
+  sameInode(a: UnionNode, b: UnionNode): boolean {
+    return this.identity(a) === this.identity(b);
+  }
+
+  /** Which overlay inode a name is: lower hard links are distinct inodes when copy-up would break them (ovl_hash_bylower). */
+  private identity(n: UnionNode): object {
+    if (n.upper !== undefined) return n.upper;
+    const lower = n.lowers[0]!;
+    if (this.policy.hardLinks === 'break' && lower.kind !== 'dir' && lower.nlink > 1) return n;
+    return lower;
+  }
+
+  xattrs(node: UnionNode): ReadonlyMap<string, Uint8Array> | undefined {
+    const all = this.inode(node).xattrs;
+    if (all === undefined) return undefined;
+    return new Map([...all].filter(([k]) => !this.format.isPrivateXattr(k)));
+  }
+
+  content(node: UnionNode): FileContent {
+    return (node.metacopy ? node.lowers[0]! : this.inode(node)).content!;
+  }
+
+  // ---- copy-up ---------------------------------------------------------------------------------------------------
+
+  /**
+   * ovl_copy_up(): gives `node` an upper inode. Parents are copied up first, as directories with their metadata only;
+   * a regular file is copied whole ('data'), as metadata only ('meta', metacopy), or empty ('empty', open with O_TRUNC:
+   * "if (flags & O_TRUNC) ctx.stat.size = 0").
+   */
+  copyUp(node: UnionNode, what: 'data' | 'meta' | 'empty'): Inode {
+    if (node.upper !== undefined && !node.upperByAlias) {
+      if (node.metacopy && what !== 'meta') this.copyUpData(node, what);
+      return node.upper;
+    }
+    const parent = node.parent!;
+    const parentUpper = this.copyUp(parent, 'meta');
+    const volume = this.upperVolume;
+    if (node.upperByAlias) {
+      // the inode is up already (index / pseudo-link): only this name is linked into the upper directory
+      volume.addEntry(parentUpper, node.name, node.upper!);
+      node.upperByAlias = false;
+      return node.upper!;
+    }
+    const lower = node.lowers[0]!;
+    let content: FileContent | undefined;
+    if (lower.kind === 'file') {
+      if (what === 'empty') content = new FileContent();
+      else if (what === 'meta' && this.policy.metacopy) content = new FileContent(lower.content!.size);
+      else content = this.copyContent(lower.content!);
+    }
+    const upper = volume.newInode(lower.kind, {
+      mode: lower.mode,
+      uid: lower.uid,
+      gid: lower.gid,
+      rdev: lower.rdev,
+      ...(lower.target !== undefined ? { target: lower.target } : {}),
+      ...(content !== undefined ? { content } : {}),
+    });
+    if (content !== undefined && what !== 'meta') this.meter.copyUpBytes += content.dataBytes();
+    upper.atime = lower.atime;
+    upper.mtime = lower.mtime;
+    if (lower.xattrs) {
+      for (const [k, v] of lower.xattrs) if (!this.format.isPrivateXattr(k)) volume.setXattr(upper, k, v);
+    }
+    this.format.markCopiedUp?.(volume, upper, lower);
+    if (lower.kind === 'file' && what === 'meta' && this.policy.metacopy) {
+      this.format.setMetacopy?.(volume, upper, true);
+      node.metacopy = true;
+    }
+    volume.addEntry(parentUpper, node.name, upper, true);
+    node.upper = upper;
+    if (lower.kind !== 'dir' && lower.nlink > 1 && this.policy.hardLinks === 'shared') this.aliases.set(lower, upper);
+    return upper;
+  }
+
+  /** The deferred data copy of a metacopy file, on its first write-open or truncate. */
+  private copyUpData(node: UnionNode, what: 'data' | 'empty'): void {
+    const upper = node.upper!;
+    const lower = node.lowers[0]!;
+    const content = what === 'empty' ? new FileContent() : this.copyContent(lower.content!);
+    upper.content = new FileContent();
+    this.upperVolume.replaceContent(upper, content);
+    this.meter.copyUpBytes += content.dataBytes();
+    this.format.setMetacopy?.(this.upperVolume, upper, false);
+    node.metacopy = false;
+  }
+
+  private copyContent(content: FileContent): FileContent {
+    const block = this.policy.sparseCopyUpBlockBytes;
+    return block > 0 ? content.cloneSparse(block) : content.clone();
+  }
+
+  private setattrCopyUp(node: UnionNode): Inode {
+    return this.copyUp(node, this.policy.metacopy ? 'meta' : 'data');
+  }
+
+  // ---- changes ---------------------------------------------------------------------------------------------------
+
+  private cacheOf(dir: UnionNode): Map<string, UnionNode> {
+    return (dir.children ??= new Map());
+  }
+
+  create(dir: UnionNode, name: string, spec: CreateSpec): UnionNode {
+    const dirUpper = this.copyUp(dir, 'meta');
+    const volume = this.upperVolume;
+    const overWhiteout = this.format.hasWhiteout(dirUpper, name);
+    if (overWhiteout) this.format.removeWhiteout(volume, dirUpper, name);
+    const inode = volume.createChild(dirUpper, name, spec.kind, spec);
+    // ovl_create_over_whiteout(): a directory created where a lower one was removed must not show its old entries
+    if (spec.kind === 'dir' && overWhiteout) this.format.setOpaque(volume, inode);
+    const node = new UnionNode(name, dir, inode, [], 1);
+    this.cacheOf(dir).set(name, node);
+    return node;
+  }
+
+  link(node: UnionNode, dir: UnionNode, name: string): void {
+    const upper = this.copyUp(node, this.policy.metacopy ? 'meta' : 'data');
+    const dirUpper = this.copyUp(dir, 'meta');
+    if (this.format.hasWhiteout(dirUpper, name)) this.format.removeWhiteout(this.upperVolume, dirUpper, name);
+    this.upperVolume.addEntry(dirUpper, name, upper);
+    const linked = new UnionNode(name, dir, upper, [], 1);
+    if (node.metacopy) {
+      linked.metacopy = true;
+      linked.lowers = node.lowers;
+    }
+    this.cacheOf(dir).set(name, linked);
+  }
+
+  unlink(dir: UnionNode, name: string, node: UnionNode): void {
+    const dirUpper = this.copyUp(dir, 'meta');
+    const needsWhiteout = this.lowerPositive(dir, name);
+    if (node.upper !== undefined && !node.upperByAlias) this.upperVolume.removeEntry(dirUpper, name);
+    if (needsWhiteout) this.format.addWhiteout(this.upperVolume, dirUpper, name);
+    this.cacheOf(dir).delete(name);
+  }
+
+  rmdir(dir: UnionNode, name: string, node: UnionNode): void {
+    if (this.readdir(node).length > 0) fail('ENOTEMPTY');
+    const dirUpper = this.copyUp(dir, 'meta');
+    const needsWhiteout = this.lowerPositive(dir, name);
+    if (node.upper !== undefined) {
+      this.format.clearMarkers(this.upperVolume, node.upper);
+      this.upperVolume.removeEntry(dirUpper, name);
+    }
+    if (needsWhiteout) this.format.addWhiteout(this.upperVolume, dirUpper, name);
+    this.cacheOf(dir).delete(name);
+  }
+
+  /** The path of a node from the union root, for an absolute redirect (the node's own redirect wins). */
+  private originPath(node: UnionNode): string {
+    const own = node.upper !== undefined ? this.format.getRedirect?.(node.upper) : undefined;
+    if (own !== undefined && own.startsWith('/')) return own;
+    const name = own ?? node.name;
+    return node.parent === undefined ? '' : `${this.originPath(node.parent)}/${name}`;
+  }
+
+  rename(oldDir: UnionNode, oldName: string, node: UnionNode, newDir: UnionNode, newName: string, target?: UnionNode): void {
+    const isDir = this.inode(node).kind === 'dir';
+    const mergedOrLower = isDir && node.lowers.length > 0;
+    // ovl_rename(): "Don't copy up directory trees" — checked before the target's emptiness
+    if (mergedOrLower) {
+      if (this.policy.dirRename === 'EXDEV') fail('EXDEV');
+      if (this.policy.dirRename === 'EXDEV-unless-empty' && this.readdir(node).length > 0) fail('EXDEV');
+    }
+    if (target !== undefined && this.inode(target).kind === 'dir' && this.readdir(target).length > 0) fail('ENOTEMPTY');
+    const origin = mergedOrLower && this.policy.dirRename === 'redirect' ? this.originPath(node) : undefined;
+    const volume = this.upperVolume;
+    const oldUpper = this.copyUp(oldDir, 'meta');
+    const newUpper = this.copyUp(newDir, 'meta');
+    const upper = this.copyUp(node, isDir || this.policy.metacopy ? 'meta' : 'data');
+    const whiteoutOld = this.lowerPositive(oldDir, oldName);
+    if (newUpper.entries!.has(newName)) {
+      const replaced = newUpper.entries!.get(newName)!;
+      if (replaced.kind === 'dir') this.format.clearMarkers(volume, replaced);
+      volume.removeEntry(newUpper, newName);
+    }
+    if (this.format.hasWhiteout(newUpper, newName)) this.format.removeWhiteout(volume, newUpper, newName);
+    volume.moveEntry(oldUpper, oldName, newUpper, newName);
+    if (whiteoutOld) this.format.addWhiteout(volume, oldUpper, oldName);
+    if (isDir) {
+      if (mergedOrLower && this.policy.dirRename === 'EXDEV-unless-empty') {
+        // AUFS renames an (empty) lower directory by copying it up as an opaque directory
+        this.format.setOpaque(volume, upper);
+        node.lowers = [];
+      } else if (origin !== undefined) {
+        this.format.setRedirect?.(volume, upper, oldDir === newDir ? (this.format.getRedirect?.(upper) ?? oldName) : origin);
+      } else if (!this.format.isOpaque(upper) && newDir.lowers.length > 0) {
+        // a pure-upper directory moved into a merged one must not merge with a same-named lower directory
+        this.format.setOpaque(volume, upper);
+      }
+    }
+    this.cacheOf(oldDir).delete(oldName);
+    node.parent = newDir;
+    node.name = newName;
+    if (!isDir && !node.metacopy) node.lowers = [];
+    this.cacheOf(newDir).set(newName, node);
+  }
+
+  open(node: UnionNode, intent: OpenIntent): void {
+    // ovl_open_flags_need_copy_up(): write access or O_TRUNC copies up, even if nothing is then written
+    if (intent.write || intent.truncate) this.copyUp(node, intent.truncate ? 'empty' : 'data');
+  }
+
+  write(node: UnionNode, offset: number, slice: DataSlice): void {
+    const upper = this.copyUp(node, 'data');
+    this.upperVolume.write(upper, offset, slice);
+  }
+
+  truncate(node: UnionNode, size: number): void {
+    // ovl_setattr(ATTR_SIZE): ovl_copy_up_with_data(), the whole file, then the truncate
+    const upper = this.copyUp(node, 'data');
+    this.upperVolume.truncate(upper, size);
+  }
+
+  setattr(node: UnionNode, change: AttrChange): void {
+    const upper = this.setattrCopyUp(node);
+    applyAttrChange(upper, change, this.upperVolume.clock.now());
+    this.upperVolume.chargeInode();
+  }
+
+  setxattr(node: UnionNode, name: string, value: Uint8Array): void {
+    if (this.format.isPrivateXattr(name)) fail('EPERM');
+    this.upperVolume.setXattr(this.setattrCopyUp(node), name, value);
+  }
+
+  removexattr(node: UnionNode, name: string): void {
+    if (this.format.isPrivateXattr(name)) fail('EPERM');
+    this.upperVolume.removeXattr(this.setattrCopyUp(node), name);
+  }
+}
