@@ -141,9 +141,10 @@ const DockerSaveManifest = z
  */
 function dockerSaveLayers(files: ImageFiles, manifestBytes: Uint8Array, opts: ImageLoadOptions): Volume[] {
   const [image] = parseJson(manifestBytes, DockerSaveManifest, 'manifest.json');
-  return image!.Layers.map(layer =>
-    inContext(`layer ${quoteName(layer)}`, () => readRootfsTar(requireFile(files, layer, 'layer'), opts)),
-  );
+  return image!.Layers.map(layer => {
+    const bytes = requireFile(files, layer, 'layer');
+    return inContext(`layer ${quoteName(layer)}`, () => readRootfsTar(bytes, opts));
+  });
 }
 
 const LegacyLayerJson = z.object({ id: z.string().optional(), parent: z.string().optional() });
@@ -181,9 +182,10 @@ function legacyDockerSaveLayers(files: ImageFiles, layerIds: readonly string[], 
   }
   return chain
     .reverse()
-    .map(id =>
-      inContext(`layer ${quoteName(id)}`, () => readRootfsTar(requireFile(files, `${id}/layer.tar`, 'layer'), opts)),
-    );
+    .map(id => {
+      const bytes = requireFile(files, `${id}/layer.tar`, 'layer');
+      return inContext(`layer ${quoteName(id)}`, () => readRootfsTar(bytes, opts));
+    });
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -316,19 +318,23 @@ function loadArchive(bytes: Uint8Array, opts: ImageLoadOptions): Volume[] {
   return [buildVolume(members.map(memberToEntry), opts)];
 }
 
-const JsonManifestKinds = z.union([DockerSaveManifest, ImageIndex, ImageManifest]);
-
 /**
  * A JSON manifest given directly: manifest.json of an extracted `docker save`, index.json of an OCI layout, or an
  * image manifest at the root of a layout or among its blobs (blobs/<alg>/<hex>), the layout being found around it.
  */
 function loadJsonManifest(path: string, bytes: Uint8Array, opts: ImageLoadOptions): Volume[] {
-  const doc = parseJson(bytes, JsonManifestKinds, 'the JSON manifest');
+  const doc = parseJson(bytes, z.unknown(), 'the JSON manifest');
   const dir = dirname(path);
   if (Array.isArray(doc)) return dockerSaveLayers(directoryFiles(dir), bytes, opts);
-  if ('manifests' in doc) return ociLayers(directoryFiles(dir), bytes, opts);
-  const layoutRoot = /[\\/]blobs[\\/][^\\/]+$/.test(dir) ? dirname(dirname(dir)) : dir;
-  return manifestLayers(directoryFiles(layoutRoot), doc, opts);
+  if (typeof doc === 'object' && doc !== null && 'manifests' in doc) return ociLayers(directoryFiles(dir), bytes, opts);
+  if (typeof doc === 'object' && doc !== null && 'layers' in doc) {
+    const manifest = parseJson(bytes, ImageManifest, 'the image manifest');
+    const layoutRoot = /[\\/]blobs[\\/][^\\/]+$/.test(dir) ? dirname(dirname(dir)) : dir;
+    return manifestLayers(directoryFiles(layoutRoot), manifest, opts);
+  }
+  throw imageError(
+    'the JSON manifest is neither a docker-save manifest.json (an array), an OCI index (manifests) nor an image manifest (layers)',
+  );
 }
 
 function isJsonArray(bytes: Uint8Array): boolean {

@@ -104,9 +104,12 @@ function planBuild(entries: readonly ArchiveEntry[]): BuildStep[] {
   const kinds = new Map<string, PlannedKind>([['', 'dir']]);
 
   const forget = (path: string): void => {
-    const below = `${path}/`;
+    // only a directory has paths below it; the scan is skipped for the common file-over-file case
+    if (kinds.get(path) === 'dir') {
+      const below = `${path}/`;
+      for (const key of [...kinds.keys()]) if (key.startsWith(below)) kinds.delete(key);
+    }
     kinds.delete(path);
-    for (const key of [...kinds.keys()]) if (key.startsWith(below)) kinds.delete(key);
   };
 
   for (const entry of entries) {
