@@ -6,6 +6,8 @@ const OPAQUE = 'trusted.overlay.opaque';
 const REDIRECT = 'trusted.overlay.redirect';
 const METACOPY = 'trusted.overlay.metacopy';
 const ORIGIN = 'trusted.overlay.origin';
+const UUID = 'trusted.overlay.uuid';
+const IMPURE = 'trusted.overlay.impure';
 /** overlayfs.rst: a whiteout may also be a zero-size file with this xattr (userspace-built layers). */
 const XATTR_WHITEOUT = 'trusted.overlay.whiteout';
 const Y = new TextEncoder().encode('y');
@@ -28,10 +30,21 @@ function fileHandle(lower: Inode): Uint8Array {
   return fh;
 }
 
-/** The overlayfs on-disk form of a branch, with `recordOrigin` deciding whether copy-up stores trusted.overlay.origin. */
-export function overlayFormat(recordOrigin: boolean): BranchFormat {
+/** Which optional records the kernel writes (both depend on the kernel version and the upper filesystem). */
+export interface OverlayRecords {
+  /** trusted.overlay.origin on every copied-up object (ovl_set_origin; needs file handles on the lower fs). */
+  readonly origin: boolean;
+  /** trusted.overlay.uuid on the upper root at the first read-write mount (ovl_init_uuid_xattr, uuid=auto). */
+  readonly uuid: boolean;
+}
+
+/** The overlayfs on-disk form of a branch. */
+export function overlayFormat(records: OverlayRecords): BranchFormat {
   return {
     name: 'overlayfs',
+    prepareUpper(volume) {
+      if (records.uuid && !volume.root.xattrs?.has(UUID)) volume.setXattr(volume.root, UUID, fileHandle(volume.root).subarray(0, 16));
+    },
     probe(dir, name) {
       const e = dir.entries!.get(name);
       if (e === undefined) return NOT_FOUND;
@@ -57,8 +70,11 @@ export function overlayFormat(recordOrigin: boolean): BranchFormat {
       return v === undefined ? undefined : new TextDecoder().decode(v);
     },
     setRedirect: (volume, dir, redirect) => volume.setXattr(dir, REDIRECT, new TextEncoder().encode(redirect)),
+    markImpure(volume, dir) {
+      if (!dir.xattrs?.has(IMPURE)) volume.setXattr(dir, IMPURE, Y);
+    },
     markCopiedUp(volume, upper, lower) {
-      if (recordOrigin) volume.setXattr(upper, ORIGIN, fileHandle(lower));
+      if (records.origin) volume.setXattr(upper, ORIGIN, fileHandle(lower));
     },
     setMetacopy(volume, upper, on) {
       if (on) volume.setXattr(upper, METACOPY, new Uint8Array(0));

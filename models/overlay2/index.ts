@@ -22,7 +22,7 @@ export const overlay2 = {
   create: (o: Overlay2Options, env) =>
     new UnionDriver(
       {
-        format: overlayFormat(overlay2Params.recordOrigin),
+        format: overlayFormat({ origin: overlay2Params.recordOrigin, uuid: overlay2Params.recordUuid }),
         policy: {
           dirRename: o.redirect_dir === 'on' || o.metacopy === 'on' ? 'redirect' : 'EXDEV',
           hardLinks: o.index === 'on' ? 'shared' : 'break',

@@ -42,4 +42,9 @@ export const overlay2Params = {
    * observed on Linux 6.18 with layers on tmpfs and ext4 (test/kernel/expected).
    */
   recordOrigin: true,
+  /**
+   * The upper root gets trusted.overlay.uuid on its first read-write mount (uuid=auto, Linux 6.6+);
+   * observed on Linux 6.18 (test/kernel/expected).
+   */
+  recordUuid: true,
 } as const;

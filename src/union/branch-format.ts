@@ -38,6 +38,8 @@ export interface BranchFormat {
   setRedirect?(volume: Volume, dir: Inode, redirect: string): void;
   /** Marks recorded on a copied-up object (overlayfs trusted.overlay.origin: a file handle of the lower inode). */
   markCopiedUp?(volume: Volume, upper: Inode, lower: Inode): void;
+  /** Marks an upper directory that now holds entries with a lower origin (overlayfs trusted.overlay.impure=y). */
+  markImpure?(volume: Volume, dir: Inode): void;
   /** Called when a branch is mounted read-write (AUFS creates its whiteout base and pseudo-link dirs). */
   prepareUpper?(volume: Volume): void;
   /** overlayfs metacopy: marks an upper file holding metadata only, its data still in the lower file. */

@@ -4,7 +4,7 @@ import type { Inode } from '../fs/inode.js';
 import { applyAttrChange } from '../fs/plain-mount.js';
 import type { Volume } from '../fs/volume.js';
 import type { AttrChange, CreateSpec, Mount, OpenIntent } from '../vfs/mount.js';
-import type { BranchFormat } from './branch-format.js';
+import type { BranchFormat, BranchProbe } from './branch-format.js';
 
 /** How a union filesystem behaves where overlayfs and AUFS (and their options) differ. */
 export interface UnionPolicy {
@@ -81,6 +81,16 @@ export class UnionMount implements Mount<UnionNode> {
     return node.upper ?? node.lowers[0]!;
   }
 
+  /**
+   * ovl_getattr(): a merged directory reports nlink 1 ("nlink=1 seems to pacify 'find'"); everything else reports
+   * the link count of the real inode it shows (a broken lower hard link keeps the lower's count).
+   */
+  nlink(node: UnionNode): number {
+    const inode = this.inode(node);
+    if (inode.kind === 'dir' && node.lowers.length > (node.upper !== undefined ? 0 : 1)) return 1;
+    return inode.nlink;
+  }
+
   // ---- lookup ----------------------------------------------------------------------------------------------------
 
   lookup(dir: UnionNode, name: string): UnionNode | undefined {
@@ -112,7 +122,7 @@ export class UnionMount implements Mount<UnionNode> {
       // an upper non-directory hides everything below; a metacopy file still needs its lower data
       const node = new UnionNode(name, dir, upper, [], probes);
       if (this.policy.metacopy && this.isMetacopy(upper)) {
-        const found = this.findLowerNonDir(dir, name);
+        const found = this.findLowerNonDir(dir, this.format.getRedirect?.(upper) ?? name);
         probes += found.probes;
         if (found.inode) {
           node.lowers = [found.inode];
@@ -160,7 +170,7 @@ export class UnionMount implements Mount<UnionNode> {
     for (const root of this.lowerRoots) {
       let d: Inode | undefined = root;
       for (const n of names) {
-        const p: { entry: Inode | undefined; whiteout: boolean; probes: number } = this.format.probe(d, n);
+        const p: BranchProbe = this.format.probe(d, n);
         probes += p.probes;
         d = p.whiteout || p.entry?.kind !== 'dir' ? undefined : p.entry;
         if (d === undefined) break;
@@ -174,6 +184,21 @@ export class UnionMount implements Mount<UnionNode> {
 
   private findLowerNonDir(dir: UnionNode, name: string): { inode: Inode | undefined; probes: number } {
     let probes = 0;
+    if (name.startsWith('/')) {
+      // an absolute redirect: the data file is at that path in some lower layer
+      const names = name.split('/').filter(n => n !== '');
+      for (const root of this.lowerRoots) {
+        let d: Inode | undefined = root;
+        for (const n of names) {
+          const p: BranchProbe = this.format.probe(d, n);
+          probes += p.probes;
+          d = p.whiteout ? undefined : p.entry;
+          if (d === undefined) break;
+        }
+        if (d !== undefined && d.kind !== 'dir') return { inode: d, probes };
+      }
+      return { inode: undefined, probes };
+    }
     for (const lowerDir of dir.lowers) {
       const p = this.format.probe(lowerDir, name);
       probes += p.probes;
@@ -272,7 +297,10 @@ export class UnionMount implements Mount<UnionNode> {
     if (lower.xattrs) {
       for (const [k, v] of lower.xattrs) if (!this.format.isPrivateXattr(k)) volume.setXattr(upper, k, v);
     }
-    this.format.markCopiedUp?.(volume, upper, lower);
+    // a hard link that copy-up breaks gets no origin: its lower inode no longer stands for it (ovl_do_copy_up)
+    if (!this.breaksHardLink(lower)) this.format.markCopiedUp?.(volume, upper, lower);
+    // "Mark parent 'impure' because it may now contain non-pure upper" (ovl_do_copy_up)
+    this.format.markImpure?.(volume, parentUpper);
     if (lower.kind === 'file' && what === 'meta' && this.policy.metacopy) {
       this.format.setMetacopy?.(volume, upper, true);
       node.metacopy = true;
@@ -281,6 +309,10 @@ export class UnionMount implements Mount<UnionNode> {
     node.upper = upper;
     if (lower.kind !== 'dir' && lower.nlink > 1 && this.policy.hardLinks === 'shared') this.aliases.set(lower, upper);
     return upper;
+  }
+
+  private breaksHardLink(lower: Inode): boolean {
+    return this.policy.hardLinks === 'break' && lower.kind !== 'dir' && lower.nlink > 1;
   }
 
   /** The deferred data copy of a metacopy file, on its first write-open or truncate. */
@@ -316,18 +348,28 @@ export class UnionMount implements Mount<UnionNode> {
     const overWhiteout = this.format.hasWhiteout(dirUpper, name);
     if (overWhiteout) this.format.removeWhiteout(volume, dirUpper, name);
     const inode = volume.createChild(dirUpper, name, spec.kind, spec);
-    // ovl_create_over_whiteout(): a directory created where a lower one was removed must not show its old entries
-    if (spec.kind === 'dir' && overWhiteout) this.format.setOpaque(volume, inode);
+    // ovl_create_over_whiteout(): a directory created where a lower one was removed must not show its old entries;
+    // with redirect_dir, a new directory in a merged one is made opaque up front ("just an optimization": a later
+    // rename of it then needs no redirect)
+    const mergedParent = dir.lowers.length > 0 && this.policy.dirRename === 'redirect';
+    if (spec.kind === 'dir' && (overWhiteout || mergedParent)) this.format.setOpaque(volume, inode);
     const node = new UnionNode(name, dir, inode, [], 1);
     this.cacheOf(dir).set(name, node);
     return node;
   }
 
   link(node: UnionNode, dir: UnionNode, name: string): void {
+    const hasOrigin = node.lowers.length > 0 && !this.breaksHardLink(node.lowers[0]!);
     const upper = this.copyUp(node, this.policy.metacopy ? 'meta' : 'data');
+    // ovl_link() of a metacopy file: both names must find the lower data, so it gets an absolute redirect
+    if (node.metacopy && !(this.format.getRedirect?.(upper)?.startsWith('/') ?? false)) {
+      this.format.setRedirect?.(this.upperVolume, upper, this.originPath(node));
+    }
     const dirUpper = this.copyUp(dir, 'meta');
     if (this.format.hasWhiteout(dirUpper, name)) this.format.removeWhiteout(this.upperVolume, dirUpper, name);
     this.upperVolume.addEntry(dirUpper, name, upper);
+    // ovl_create_or_link(): "When linking a file with copy up origin into a new parent, mark the new parent dir impure"
+    if (hasOrigin) this.format.markImpure?.(this.upperVolume, dirUpper);
     const linked = new UnionNode(name, dir, upper, [], 1);
     if (node.metacopy) {
       linked.metacopy = true;
@@ -373,11 +415,14 @@ export class UnionMount implements Mount<UnionNode> {
       if (this.policy.dirRename === 'EXDEV-unless-empty' && this.readdir(node).length > 0) fail('EXDEV');
     }
     if (target !== undefined && this.inode(target).kind === 'dir' && this.readdir(target).length > 0) fail('ENOTEMPTY');
-    const origin = mergedOrLower && this.policy.dirRename === 'redirect' ? this.originPath(node) : undefined;
+    const movesOrigin = !isDir || node.lowers.length > 0;
     const volume = this.upperVolume;
     const oldUpper = this.copyUp(oldDir, 'meta');
     const newUpper = this.copyUp(newDir, 'meta');
     const upper = this.copyUp(node, isDir || this.policy.metacopy ? 'meta' : 'data');
+    // a moved lower directory (redirect_dir) and a moved metacopy file keep finding their lower through a redirect
+    const needsRedirect = (mergedOrLower && this.policy.dirRename === 'redirect') || node.metacopy;
+    const origin = needsRedirect ? this.originPath(node) : undefined;
     const whiteoutOld = this.lowerPositive(oldDir, oldName);
     if (newUpper.entries!.has(newName)) {
       const replaced = newUpper.entries!.get(newName)!;
@@ -387,6 +432,11 @@ export class UnionMount implements Mount<UnionNode> {
     if (this.format.hasWhiteout(newUpper, newName)) this.format.removeWhiteout(volume, newUpper, newName);
     volume.moveEntry(oldUpper, oldName, newUpper, newName);
     if (whiteoutOld) this.format.addWhiteout(volume, oldUpper, oldName);
+    // ovl_rename(): moving into a new parent marks it impure (its entries' d_ino needs the origin lookup)
+    if (oldDir !== newDir && movesOrigin) this.format.markImpure?.(volume, newUpper);
+    if (!isDir && origin !== undefined) {
+      this.format.setRedirect?.(volume, upper, oldDir === newDir ? (this.format.getRedirect?.(upper) ?? oldName) : origin);
+    }
     if (isDir) {
       if (mergedOrLower && this.policy.dirRename === 'EXDEV-unless-empty') {
         // AUFS renames an (empty) lower directory by copying it up as an opaque directory

@@ -258,6 +258,8 @@ export class Syscalls<V extends object> {
     if (flags & O_DIRECTORY && flags & O_CREAT) fail('EINVAL');
     const links = { count: 0 };
     let w = this.parentOf(path);
+    // a trailing slash on the path still requires a directory after following symlinks
+    const mustBeDir = w.trailing;
     let created = false;
     let found: PathNode<V>;
     for (;;) {
@@ -291,7 +293,7 @@ export class Syscalls<V extends object> {
         continue;
       }
       found = { node, up: w.at };
-      if (w.trailing && inode.kind !== 'dir') fail('ENOTDIR');
+      if ((mustBeDir || w.trailing) && inode.kind !== 'dir') fail('ENOTDIR');
       break;
     }
     const node = found.node;
@@ -416,13 +418,19 @@ export class Syscalls<V extends object> {
 
   /** stat(2) (follow) or lstat(2). */
   stat(path: string, follow = true): Stat {
-    return this.call(follow ? 'stat' : 'lstat', path, () => statOf(this.mount.inode(this.resolve(path, follow).node)));
+    return this.call(follow ? 'stat' : 'lstat', path, () => this.statNode(this.resolve(path, follow).node));
+  }
+
+  private statNode(node: V): Stat {
+    const st = statOf(this.mount.inode(node));
+    if (this.mount.nlink !== undefined) st.nlink = this.mount.nlink(node);
+    return st;
   }
 
   /** lstat(2) that answers undefined for a missing path instead of throwing (hot existence checks). */
   lstatOrAbsent(path: string): Stat | undefined {
     try {
-      return statOf(this.mount.inode(this.resolve(path, false).node));
+      return this.statNode(this.resolve(path, false).node);
     } catch (e) {
       if (e instanceof FsError && (e.code === 'ENOENT' || e.code === 'ENOTDIR')) return undefined;
       throw e instanceof FsError ? e.withContext('lstat', path) : e;
