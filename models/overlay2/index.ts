@@ -3,6 +3,11 @@ import { UnionDriver } from '../../src/union/union-driver.js';
 import { overlayFormat } from './format.js';
 import { overlay2Options, overlay2Params, type Overlay2Options } from './params.js';
 
+/** overlayfs.rst: "metacopy=on" needs redirects, and turns redirect_dir on unless it was set explicitly. */
+function redirects(o: Overlay2Options): boolean {
+  return o.redirect_dir === 'on' || o.metacopy === 'on';
+}
+
 /** Docker's overlay2: overlayfs with one upper directory per container over up to 128 read-only lower layers. */
 export const overlay2 = {
   name: 'overlay2',
@@ -11,20 +16,16 @@ export const overlay2 = {
   capabilities: (o: Overlay2Options) => ({
     kind: 'union',
     whiteouts: true,
-    dirRename: o.redirect_dir === 'on' ? 'posix' : 'EXDEV',
+    dirRename: redirects(o) ? 'posix' : 'EXDEV',
     hardLinksSurviveCopyUp: o.index === 'on',
     maxLowerLayers: overlay2Params.maxLowerLayers,
   }),
-  parse(o: Overlay2Options) {
-    // overlayfs.rst: metacopy=on conflicts with redirect_dir=off; the kernel then turns redirect_dir on (when not set explicitly)
-    void o;
-  },
   create: (o: Overlay2Options, env) =>
     new UnionDriver(
       {
         format: overlayFormat({ origin: overlay2Params.recordOrigin, uuid: overlay2Params.recordUuid }),
         policy: {
-          dirRename: o.redirect_dir === 'on' || o.metacopy === 'on' ? 'redirect' : 'EXDEV',
+          dirRename: redirects(o) ? 'redirect' : 'EXDEV',
           hardLinks: o.index === 'on' ? 'shared' : 'break',
           metacopy: o.metacopy === 'on',
           sparseCopyUpBlockBytes: 0,

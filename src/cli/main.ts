@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { allModels } from '../../models/index.js';
@@ -69,7 +68,8 @@ function printRun(report: RunReport, verbose: boolean): void {
   }
 }
 
-function main(argv: string[]): number {
+/** The CLI: returns the exit status (0 every expectation held, 1 some failed, 2 unusable input). */
+export function main(argv: string[]): number {
   const program = new Command();
   program
     .name('layersim')
@@ -188,4 +188,3 @@ function main(argv: string[]): number {
   return status;
 }
 
-process.exitCode = main(process.argv.slice(2));

@@ -25,6 +25,8 @@ export class UnionNode {
   upperByAlias = false;
   /** The upper holds metadata only; the data is still lowers[0]'s (overlayfs metacopy). */
   metacopy = false;
+  /** The layer (index into the mount's lower roots) each of `lowers` was found in. */
+  lowerIdx: number[] = [];
 
   constructor(
     public name: string,
@@ -71,6 +73,7 @@ export class UnionMount implements Mount<UnionNode> {
       }
     }
     this.root = new UnionNode('', undefined, upperVolume.root, lowers, probes + 1);
+    this.root.lowerIdx = lowers.map((_, i) => i);
   }
 
   private get meter() {
@@ -133,26 +136,45 @@ export class UnionMount implements Mount<UnionNode> {
       return node;
     }
     if (upper !== undefined && this.format.isOpaque(upper)) return new UnionNode(name, dir, upper, [], probes);
-    const redirect = upper !== undefined ? this.format.getRedirect?.(upper) : undefined;
-    if (redirect !== undefined && redirect.startsWith('/')) {
-      probes += this.collectRedirectedLowers(redirect, lowers);
-    } else {
-      const lowerName = redirect ?? name;
-      for (const lowerDir of dir.lowers) {
-        const p = this.format.probe(lowerDir, lowerName);
-        probes += p.probes;
-        if (p.whiteout) break;
-        const e = p.entry;
-        if (e === undefined) continue;
-        if (e.kind !== 'dir') {
-          if (upper === undefined && lowers.length === 0) lowers.push(e);
-          break;
-        }
-        lowers.push(e);
-        if (this.format.isOpaque(e)) break;
+    // ovl_lookup_layer(): walk down the layers; a directory found with trusted.overlay.redirect is continued below
+    // under its old name (relative) or old path (absolute), in whichever layer the redirect is found
+    const lowerIdx: number[] = [];
+    let target = (upper !== undefined ? this.format.getRedirect?.(upper) : undefined) ?? name;
+    let after = -1;
+    let k = 0;
+    for (;;) {
+      let p: BranchProbe;
+      let layer: number;
+      if (target.startsWith('/')) {
+        layer = after + 1;
+        if (layer >= this.lowerRoots.length) break;
+        p = this.probePath(this.lowerRoots[layer]!, target);
+      } else {
+        while (k < dir.lowers.length && dir.lowerIdx[k]! <= after) k++;
+        if (k >= dir.lowers.length) break;
+        layer = dir.lowerIdx[k]!;
+        p = this.format.probe(dir.lowers[k]!, target);
+        k++;
       }
+      after = layer;
+      probes += p.probes;
+      if (p.whiteout) break;
+      const e = p.entry;
+      if (e === undefined) continue;
+      if (e.kind !== 'dir') {
+        if (upper === undefined && lowers.length === 0) {
+          lowers.push(e);
+          lowerIdx.push(layer);
+        }
+        break;
+      }
+      lowers.push(e);
+      lowerIdx.push(layer);
+      if (this.format.isOpaque(e)) break;
+      target = this.format.getRedirect?.(e) ?? target;
     }
     const node = new UnionNode(name, dir, upper, lowers, probes);
+    node.lowerIdx = lowerIdx;
     if (upper === undefined && lowers.length === 1 && lowers[0]!.kind !== 'dir') {
       const aliased = this.aliases.get(lowers[0]!);
       if (aliased !== undefined) {
@@ -163,39 +185,28 @@ export class UnionMount implements Mount<UnionNode> {
     return node;
   }
 
-  /** Lower directories at an absolute redirect path, one per lower layer, top first, until an opaque one. */
-  private collectRedirectedLowers(path: string, out: Inode[]): number {
+  /** Probes an absolute path from one layer's root, component by component (no symlinks: layer-internal). */
+  private probePath(root: Inode, path: string): BranchProbe {
     let probes = 0;
-    const names = path.split('/').filter(n => n !== '');
-    for (const root of this.lowerRoots) {
-      let d: Inode | undefined = root;
-      for (const n of names) {
-        const p: BranchProbe = this.format.probe(d, n);
-        probes += p.probes;
-        d = p.whiteout || p.entry?.kind !== 'dir' ? undefined : p.entry;
-        if (d === undefined) break;
-      }
-      if (d === undefined) continue;
-      out.push(d);
-      if (this.format.isOpaque(d)) break;
+    let d: Inode | undefined = root;
+    for (const n of path.split('/').filter(x => x !== '')) {
+      if (d?.kind !== 'dir') return { entry: undefined, whiteout: false, probes };
+      const p = this.format.probe(d, n);
+      probes += p.probes;
+      if (p.whiteout) return { entry: undefined, whiteout: true, probes };
+      d = p.entry;
     }
-    return probes;
+    return { entry: d, whiteout: false, probes };
   }
 
   private findLowerNonDir(dir: UnionNode, name: string): { inode: Inode | undefined; probes: number } {
     let probes = 0;
     if (name.startsWith('/')) {
       // an absolute redirect: the data file is at that path in some lower layer
-      const names = name.split('/').filter(n => n !== '');
       for (const root of this.lowerRoots) {
-        let d: Inode | undefined = root;
-        for (const n of names) {
-          const p: BranchProbe = this.format.probe(d, n);
-          probes += p.probes;
-          d = p.whiteout ? undefined : p.entry;
-          if (d === undefined) break;
-        }
-        if (d !== undefined && d.kind !== 'dir') return { inode: d, probes };
+        const p = this.probePath(root, name);
+        probes += p.probes;
+        if (p.entry !== undefined && p.entry.kind !== 'dir') return { inode: p.entry, probes };
       }
       return { inode: undefined, probes };
     }
@@ -307,8 +318,14 @@ export class UnionMount implements Mount<UnionNode> {
     }
     volume.addEntry(parentUpper, node.name, upper, true);
     node.upper = upper;
+    this.refreshProbes(node);
     if (lower.kind !== 'dir' && lower.nlink > 1 && this.policy.hardLinks === 'shared') this.aliases.set(lower, upper);
     return upper;
+  }
+
+  /** What a cold lookup of this name costs now (after a change moved where it is found). */
+  private refreshProbes(node: UnionNode): void {
+    if (node.parent !== undefined) node.probes = this.lookupCold(node.parent, node.name).probes;
   }
 
   private breaksHardLink(lower: Inode): boolean {
@@ -353,7 +370,8 @@ export class UnionMount implements Mount<UnionNode> {
     // rename of it then needs no redirect)
     const mergedParent = dir.lowers.length > 0 && this.policy.dirRename === 'redirect';
     if (spec.kind === 'dir' && (overWhiteout || mergedParent)) this.format.setOpaque(volume, inode);
-    const node = new UnionNode(name, dir, inode, [], 1);
+    const node = new UnionNode(name, dir, inode, [], 0);
+    this.refreshProbes(node);
     this.cacheOf(dir).set(name, node);
     return node;
   }
@@ -370,7 +388,8 @@ export class UnionMount implements Mount<UnionNode> {
     this.upperVolume.addEntry(dirUpper, name, upper);
     // ovl_create_or_link(): "When linking a file with copy up origin into a new parent, mark the new parent dir impure"
     if (hasOrigin) this.format.markImpure?.(this.upperVolume, dirUpper);
-    const linked = new UnionNode(name, dir, upper, [], 1);
+    const linked = new UnionNode(name, dir, upper, [], 0);
+    this.refreshProbes(linked);
     if (node.metacopy) {
       linked.metacopy = true;
       linked.lowers = node.lowers;
@@ -442,6 +461,7 @@ export class UnionMount implements Mount<UnionNode> {
         // AUFS renames an (empty) lower directory by copying it up as an opaque directory
         this.format.setOpaque(volume, upper);
         node.lowers = [];
+        node.lowerIdx = [];
       } else if (origin !== undefined) {
         this.format.setRedirect?.(volume, upper, oldDir === newDir ? (this.format.getRedirect?.(upper) ?? oldName) : origin);
       } else if (!this.format.isOpaque(upper) && newDir.lowers.length > 0) {
@@ -453,6 +473,7 @@ export class UnionMount implements Mount<UnionNode> {
     node.parent = newDir;
     node.name = newName;
     if (!isDir && !node.metacopy) node.lowers = [];
+    this.refreshProbes(node);
     this.cacheOf(newDir).set(newName, node);
   }
 
