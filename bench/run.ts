@@ -1,0 +1,148 @@
+/**
+ * `npm run bench`: the benny primitive suites, then the peer-trace replay on memfs and every model (fresh process per
+ * run, runs interleaved), then one summary table; the numbers go to bench/results/latest.json.
+ *
+ *   npm run bench                      primitives + 100,000-op replay, 3 runs
+ *   npm run bench -- --quick           short benny budget + 10,000-op replay, 1 run
+ *   npm run bench -- --ops N --runs N  replay size and repetitions
+ *   npm run bench -- --no-primitives   replay only (or --no-replay: primitives only)
+ *
+ * Throughput is printed only after every system's final view matched memfs's (exit 1 otherwise).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { cpus } from 'node:os';
+import { dirname } from 'node:path';
+import { checkPeerTrace, DEFAULT_OPS, DEFAULT_SEED } from './peer-trace.js';
+import { runPrimitives, type PrimitiveSuite } from './primitives.js';
+import { BASELINE, FinalViewMismatch, runReplays, type ReplaySummary } from './replay.js';
+
+/** The floor per union model on the 2-core reference machine (ops/s on the peer trace). */
+const FLOOR_OPS_PER_SEC = 100_000;
+
+interface Args {
+  ops: number;
+  runs: number;
+  seed: number;
+  quick: boolean;
+  primitives: boolean;
+  replay: boolean;
+  out: string;
+}
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+function parseArgs(argv: readonly string[]): Args {
+  const args: Args = {
+    ops: DEFAULT_OPS,
+    runs: 3,
+    seed: DEFAULT_SEED,
+    quick: false,
+    primitives: true,
+    replay: true,
+    out: `${REPO_ROOT}bench/results/latest.json`,
+  };
+  const num = (flag: string, v: string | undefined): number => {
+    const n = Number(v);
+    if (v === undefined || !Number.isInteger(n) || n <= 0) throw new Error(`${flag} needs a positive integer`);
+    return n;
+  };
+  let ops: number | undefined;
+  let runs: number | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--quick') args.quick = true;
+    else if (a === '--ops') ops = num(a, argv[++i]);
+    else if (a === '--runs') runs = num(a, argv[++i]);
+    else if (a === '--seed') args.seed = num(a, argv[++i]);
+    else if (a === '--no-primitives') args.primitives = false;
+    else if (a === '--no-replay') args.replay = false;
+    else if (a === '--out') args.out = argv[++i] ?? args.out;
+    else throw new Error(`unknown argument '${a}' (known: --quick, --ops N, --runs N, --seed N, --no-primitives, --no-replay, --out FILE)`);
+  }
+  if (args.quick) {
+    args.ops = 10_000;
+    args.runs = 1;
+  }
+  args.ops = ops ?? args.ops;
+  args.runs = runs ?? args.runs;
+  return args;
+}
+
+function printTable(s: ReplaySummary): void {
+  const header = ['system', 'ops/s (median)', 'runs', 'ratio to memfs', 'write µs', 'create µs', 'unlink µs', 'setup ms', 'RSS MiB'];
+  const rows = s.systems.map(x => [
+    x.system,
+    x.medianOpsPerSec.toLocaleString('en-US'),
+    x.runsOpsPerSec.map(n => n.toLocaleString('en-US')).join(' · '),
+    x.system === BASELINE ? '1.00 (baseline)' : `${x.ratioToBaseline.toFixed(2)}x`,
+    x.meanUs.write.toFixed(2),
+    x.meanUs.create.toFixed(2),
+    x.meanUs.unlink.toFixed(2),
+    String(x.setupMs),
+    String(x.rssMiB),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map(r => r[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log(line(header));
+  console.log(widths.map(w => '-'.repeat(w)).join('  '));
+  for (const r of rows) console.log(line(r));
+  console.log('');
+  console.log(`final view (all systems, every run): ${s.final.files} files, ${s.final.bytes} bytes, sha256 ${s.final.sha256}`);
+  for (const x of s.systems) {
+    if (x.layers === undefined) continue;
+    const l = x.layers;
+    const mib = (n: number | undefined): string => `${((n ?? 0) / 2 ** 20).toFixed(1)} MiB`;
+    console.log(
+      `  ${x.system.padEnd(9)} copy-up ${mib(l['copyUpBytes'])}; usage: data ${mib(l['dataBytes'])}, metadata ${mib(l['metadataBytes'])}, ` +
+        `allocated ${mib(l['allocatedBytes'])}, apparent ${mib(l['apparentBytes'])}, inodes ${l['inodeCount'] ?? 0}`,
+    );
+  }
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  checkPeerTrace();
+  const started = new Date().toISOString();
+  let primitives: PrimitiveSuite[] | undefined;
+  if (args.primitives) {
+    console.log(`== primitives (benny, ${args.quick ? 0.25 : 1} s per case) ==\n`);
+    primitives = await runPrimitives({ maxTime: args.quick ? 0.25 : 1 });
+  }
+  let replay: ReplaySummary | undefined;
+  if (args.replay) {
+    console.log(`== peer trace replay: seed ${args.seed}, ${args.ops.toLocaleString('en-US')} ops, ${args.runs} run(s) per system, fresh process each ==`);
+    try {
+      replay = runReplays({ ops: args.ops, runs: args.runs, seed: args.seed, log: line => console.log(line) });
+    } catch (e) {
+      if (e instanceof FinalViewMismatch) {
+        console.error(e.message);
+        return 1;
+      }
+      throw e;
+    }
+    console.log('');
+    printTable(replay);
+    const slow = replay.systems.filter(x => x.system !== BASELINE && x.medianOpsPerSec < FLOOR_OPS_PER_SEC);
+    if (args.ops < DEFAULT_OPS) {
+      console.log(`\n(${args.ops.toLocaleString('en-US')} ops: JIT warm-up weighs on short replays; the ${FLOOR_OPS_PER_SEC.toLocaleString('en-US')} ops/s floor is for the full trace)`);
+    } else if (slow.length > 0) {
+      console.log(`\nbelow the ${FLOOR_OPS_PER_SEC.toLocaleString('en-US')} ops/s floor: ${slow.map(x => x.system).join(', ')}`);
+      console.log('profile one with: node --cpu-prof dist/bench/replay.js <system> 100000');
+    }
+  }
+  const result = {
+    date: started,
+    node: process.version,
+    cpus: `${cpus().length} x ${cpus()[0]?.model ?? '?'}`,
+    args: { ops: args.ops, runs: args.runs, seed: args.seed, quick: args.quick },
+    replay,
+    primitives,
+  };
+  mkdirSync(dirname(args.out), { recursive: true });
+  writeFileSync(args.out, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`\nresults: ${args.out}`);
+  return 0;
+}
+
+process.exitCode = await main();
