@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { FileContent, ZERO_SOURCE } from '../../src/fs/content.js';
+import { CostMeter } from '../../src/fs/cost.js';
+import { Volume } from '../../src/fs/volume.js';
+
+const attrs = { mode: 0o644, uid: 0, gid: 0 };
+
+describe('a layer directory on ext4', () => {
+  it('counts inodes, data blocks and directory blocks as ext4 allocates them', () => {
+    const v = new Volume();
+    const d = v.createChild(v.root, 'd', 'dir', { ...attrs, mode: 0o755 });
+    const f = v.createChild(d, 'f', 'file', attrs);
+    v.write(f, 0, { source: ZERO_SOURCE, at: 0, length: 5000 });
+    const u = v.usage();
+    expect(u.inodeCount).toBe(3);
+    expect(u.dataBlockCount).toBe(2);
+    expect(u.dirBlockCount).toBe(2);
+    expect(u.apparentBytes).toBe(5000);
+    expect(u.metadataBytes).toBe(3 * 256 + 2 * 4096);
+  });
+
+  it('never shrinks a directory, as ext4 does not', () => {
+    const v = new Volume();
+    for (let i = 0; i < 300; i++) v.createChild(v.root, `a-rather-long-file-name-${i}`, 'file', attrs);
+    const grown = v.usage().dirBlockCount;
+    for (let i = 0; i < 300; i++) v.removeEntry(v.root, `a-rather-long-file-name-${i}`);
+    expect(grown).toBeGreaterThan(1);
+    expect(v.usage().dirBlockCount).toBe(grown);
+    expect(v.usage().inodeCount).toBe(1);
+  });
+
+  it('keeps short symlinks in the inode and gives long ones a block', () => {
+    const v = new Volume();
+    v.createChild(v.root, 's', 'symlink', { ...attrs, target: 'short' });
+    expect(v.usage().dataBlockCount).toBe(0);
+    v.createChild(v.root, 'l', 'symlink', { ...attrs, target: 'x'.repeat(100) });
+    expect(v.usage().dataBlockCount).toBe(1);
+  });
+
+  it('frees an inode with its last link only', () => {
+    const v = new Volume();
+    const f = v.createChild(v.root, 'a', 'file', { ...attrs, content: FileContent.fromBytes(new Uint8Array(10)) });
+    v.addEntry(v.root, 'b', f);
+    v.removeEntry(v.root, 'a');
+    expect(v.usage().inodeCount).toBe(2);
+    expect(f.nlink).toBe(1);
+    v.removeEntry(v.root, 'b');
+    expect(v.usage().inodeCount).toBe(1);
+    expect(v.usage().dataBlockCount).toBe(0);
+  });
+
+  it('needs an external xattr block once the inode has no room left', () => {
+    const v = new Volume();
+    const f = v.createChild(v.root, 'f', 'file', attrs);
+    v.setXattr(f, 'user.small', new Uint8Array(8));
+    expect(v.usage().xattrBlockCount).toBe(0);
+    v.setXattr(f, 'user.large', new Uint8Array(200));
+    expect(v.usage().xattrBlockCount).toBe(1);
+    v.removeXattr(f, 'user.large');
+    expect(v.usage().xattrBlockCount).toBe(0);
+  });
+
+  it('charges the data and metadata it writes to the cost meter', () => {
+    const meter = new CostMeter();
+    const v = new Volume({ meter });
+    meter.reset();
+    const f = v.createChild(v.root, 'f', 'file', attrs);
+    v.write(f, 0, { source: ZERO_SOURCE, at: 0, length: 100 });
+    expect(meter.dataBytes).toBe(100);
+    expect(meter.metadataBytes).toBeGreaterThan(0);
+  });
+});
