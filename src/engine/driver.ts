@@ -62,6 +62,8 @@ export interface StorageDriver {
   applyDiff(id: string, diff: Volume): void;
   /** Get(id): the layer mounted read-write, as the container sees it. */
   mount(id: string): Mount<object>;
+  /** Put(id): the layer is unmounted (a container stops, or is frozen by a commit). */
+  release?(id: string): void;
   /** Remove(id). */
   removeLayer(id: string): void;
   /** Layers below `id`, nearest first (the lowerdir chain). */

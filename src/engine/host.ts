@@ -113,7 +113,9 @@ export class Host {
   }
 
   stop(name: string): void {
-    this.container(name).running = false;
+    const c = this.container(name);
+    if (c.running) this.driver.release?.(c.layer);
+    c.running = false;
   }
 
   /**
@@ -124,6 +126,7 @@ export class Host {
     const c = this.container(name);
     if (this.images.has(imageName)) fail('EEXIST');
     const frozen = c.layer;
+    if (c.running) this.driver.release?.(frozen);
     const chain = [...this.driver.parents(frozen)].reverse();
     this.images.set(imageName, { name: imageName, layers: [...chain, frozen] });
     const layer = this.newLayerId(`${name}-after-${imageName}`);

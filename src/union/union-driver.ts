@@ -29,6 +29,8 @@ export interface UnionDriverConfig {
  */
 export class UnionDriver implements StorageDriver {
   private readonly layers = new Map<string, UnionLayer>();
+  /** The live mount of each layer (Get without Put yet). */
+  private readonly mounted = new Map<string, UnionMount>();
 
   constructor(
     readonly config: UnionDriverConfig,
@@ -68,13 +70,21 @@ export class UnionDriver implements StorageDriver {
     // overlay2: "max depth exceeded" past 128 lower layers
     if (lowers.length > this.config.maxLowerLayers) fail('EINVAL');
     this.config.format.prepareUpper?.(layer.branch);
-    return new UnionMount(layer.branch, lowers, this.config.format, this.config.policy, layer.aliases);
+    const mount = new UnionMount(layer.branch, lowers, this.config.format, this.config.policy, layer.aliases);
+    this.mounted.set(id, mount);
+    return mount;
+  }
+
+  release(id: string): void {
+    this.mounted.get(id)?.flushAliases();
+    this.mounted.delete(id);
   }
 
   removeLayer(id: string): void {
     this.layer(id);
     for (const l of this.layers.values()) if (l.parent === id) fail('EBUSY');
     this.layers.delete(id);
+    this.mounted.delete(id);
   }
 
   /** The layer's directory as `ls -la` and `getfattr` would list it, for `--json` and tests. */

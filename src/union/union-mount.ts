@@ -18,30 +18,60 @@ export interface UnionPolicy {
   readonly sparseCopyUpBlockBytes: number;
 }
 
-/** A name in the merged tree (an overlay dentry): the upper inode, and the lower inodes merged under it. */
-export class UnionNode {
-  children: Map<string, UnionNode> | undefined = undefined;
-  /** The upper inode is reachable through the index/pseudo-link only: this name is not in the upper dir yet. */
-  upperByAlias = false;
-  /** The upper holds metadata only; the data is still lowers[0]'s (overlayfs metacopy). */
-  metacopy = false;
+/**
+ * What every name of one inode shares (struct ovl_inode): its upper inode once copied up, the lower inodes it stands
+ * for, and — while only its metadata is up (metacopy) — the lower file that still holds its data. Hard links share one.
+ */
+export class UnionInode {
   /** The layer (index into the mount's lower roots) each of `lowers` was found in. */
   lowerIdx: number[] = [];
+  /** Set while the data lives in a lower file: the upper (or lower metacopy) inode holds metadata only. */
+  data: Inode | undefined = undefined;
+
+  constructor(
+    public upper: Inode | undefined,
+    /** Directories: the lower directories merged here, top first. Others: the lower inode found. */
+    public lowers: Inode[],
+  ) {}
+}
+
+/** A name in the merged tree (an overlay dentry): the inode it names, and what a cold lookup of it costs. */
+export class UnionNode {
+  children: Map<string, UnionNode> | undefined = undefined;
+  /** This name is an entry of its parent's upper directory (else its inode may still be up through another name). */
+  inUpper = false;
 
   constructor(
     public name: string,
     public parent: UnionNode | undefined,
-    public upper: Inode | undefined,
-    /** Directories: the lower directories merged here, top first. Others: the lower inode found. */
-    public lowers: Inode[],
+    public state: UnionInode,
     /** Branch probes the lookup of this name performed (the cold-cache lookup cost). */
     public probes: number,
   ) {}
 
+  get upper(): Inode | undefined {
+    return this.state.upper;
+  }
+
+  get lowers(): Inode[] {
+    return this.state.lowers;
+  }
+
+  get metacopy(): boolean {
+    return this.state.data !== undefined;
+  }
+
   get exists(): boolean {
-    return this.upper !== undefined || this.lowers.length > 0;
+    return this.state.upper !== undefined || this.state.lowers.length > 0;
+  }
+
+  /** The inode is up (index / pseudo-link) but this name is not in the upper directory yet. */
+  get upperByAlias(): boolean {
+    return this.state.upper !== undefined && !this.inUpper;
   }
 }
+
+const ABSENT = (name: string, parent: UnionNode, probes: number) => new UnionNode(name, parent, new UnionInode(undefined, []), probes);
 
 /**
  * A union mount: one writable upper branch over read-only lower branches (overlayfs, AUFS). Names are looked up
@@ -53,6 +83,8 @@ export class UnionNode {
  */
 export class UnionMount implements Mount<UnionNode> {
   readonly root: UnionNode;
+  /** Inodes with more than one name, by the real inode they show, so every name finds the same state. */
+  private readonly linked = new Map<Inode, UnionInode>();
 
   constructor(
     readonly upperVolume: Volume,
@@ -72,8 +104,10 @@ export class UnionMount implements Mount<UnionNode> {
         if (format.isOpaque(root)) break;
       }
     }
-    this.root = new UnionNode('', undefined, upperVolume.root, lowers, probes + 1);
-    this.root.lowerIdx = lowers.map((_, i) => i);
+    const state = new UnionInode(upperVolume.root, lowers);
+    state.lowerIdx = lowers.map((_, i) => i);
+    this.root = new UnionNode('', undefined, state, probes + 1);
+    this.root.inUpper = true;
   }
 
   private get meter() {
@@ -116,29 +150,34 @@ export class UnionMount implements Mount<UnionNode> {
     if (dir.upper !== undefined) {
       const p = this.format.probe(dir.upper, name);
       probes += p.probes;
-      if (p.whiteout) return new UnionNode(name, dir, undefined, [], probes);
+      if (p.whiteout) return ABSENT(name, dir, probes);
       upper = p.entry;
     }
-    const lowers: Inode[] = [];
-    const upperIsDir = upper?.kind === 'dir';
-    if (upper !== undefined && !upperIsDir) {
+    if (upper !== undefined && upper.kind !== 'dir') {
       // an upper non-directory hides everything below; a metacopy file still needs its lower data
-      const node = new UnionNode(name, dir, upper, [], probes);
-      if (this.policy.metacopy && this.isMetacopy(upper)) {
-        const found = this.findLowerNonDir(dir, this.format.getRedirect?.(upper) ?? name);
+      const state = this.stateOfUpper(upper);
+      if (state.data === undefined && this.policy.metacopy && this.isMetacopy(upper)) {
+        const found = this.findData(dir, this.format.getRedirect?.(upper) ?? name, -1);
         probes += found.probes;
-        if (found.inode) {
-          node.lowers = [found.inode];
-          node.metacopy = true;
+        if (found.inode !== undefined) {
+          state.data = found.inode;
+          state.lowers = [found.inode];
         }
-        node.probes = probes;
       }
+      const node = new UnionNode(name, dir, state, probes);
+      node.inUpper = true;
       return node;
     }
-    if (upper !== undefined && this.format.isOpaque(upper)) return new UnionNode(name, dir, upper, [], probes);
+    if (upper !== undefined && this.format.isOpaque(upper)) {
+      const node = new UnionNode(name, dir, new UnionInode(upper, []), probes);
+      node.inUpper = true;
+      return node;
+    }
     // ovl_lookup_layer(): walk down the layers; a directory found with trusted.overlay.redirect is continued below
     // under its old name (relative) or old path (absolute), in whichever layer the redirect is found
+    const lowers: Inode[] = [];
     const lowerIdx: number[] = [];
+    let data: Inode | undefined;
     let target = (upper !== undefined ? this.format.getRedirect?.(upper) : undefined) ?? name;
     let after = -1;
     let k = 0;
@@ -150,9 +189,9 @@ export class UnionMount implements Mount<UnionNode> {
         if (layer >= this.lowerRoots.length) break;
         p = this.probePath(this.lowerRoots[layer]!, target);
       } else {
-        while (k < dir.lowers.length && dir.lowerIdx[k]! <= after) k++;
+        while (k < dir.lowers.length && dir.state.lowerIdx[k]! <= after) k++;
         if (k >= dir.lowers.length) break;
-        layer = dir.lowerIdx[k]!;
+        layer = dir.state.lowerIdx[k]!;
         p = this.format.probe(dir.lowers[k]!, target);
         k++;
       }
@@ -165,6 +204,12 @@ export class UnionMount implements Mount<UnionNode> {
         if (upper === undefined && lowers.length === 0) {
           lowers.push(e);
           lowerIdx.push(layer);
+          if (this.policy.metacopy && this.isMetacopy(e)) {
+            // a metadata-only copy-up frozen in a lower layer: its data is further down
+            const found = this.findData(dir, this.format.getRedirect?.(e) ?? target, layer);
+            probes += found.probes;
+            data = found.inode;
+          }
         }
         break;
       }
@@ -173,16 +218,38 @@ export class UnionMount implements Mount<UnionNode> {
       if (this.format.isOpaque(e)) break;
       target = this.format.getRedirect?.(e) ?? target;
     }
-    const node = new UnionNode(name, dir, upper, lowers, probes);
-    node.lowerIdx = lowerIdx;
     if (upper === undefined && lowers.length === 1 && lowers[0]!.kind !== 'dir') {
-      const aliased = this.aliases.get(lowers[0]!);
-      if (aliased !== undefined) {
-        node.upper = aliased;
-        node.upperByAlias = true;
-      }
+      return new UnionNode(name, dir, this.stateOfLower(lowers[0]!, lowerIdx, data), probes);
     }
+    const state = new UnionInode(upper, lowers);
+    state.lowerIdx = lowerIdx;
+    const node = new UnionNode(name, dir, state, probes);
+    node.inUpper = upper !== undefined;
     return node;
+  }
+
+  /** The state of an upper non-directory: shared by all its names when it has several. */
+  private stateOfUpper(upper: Inode): UnionInode {
+    if (upper.nlink <= 1) return new UnionInode(upper, []);
+    let state = this.linked.get(upper);
+    if (state === undefined) this.linked.set(upper, (state = new UnionInode(upper, [])));
+    return state;
+  }
+
+  /**
+   * The state of a lower non-directory. Under 'shared' hard links every name of a lower inode is one inode, up
+   * already if another name was copied up (the index / pseudo-link); under 'break' each name is its own inode.
+   */
+  private stateOfLower(lower: Inode, lowerIdx: number[], data: Inode | undefined): UnionInode {
+    const shared = this.policy.hardLinks === 'shared' && lower.nlink > 1;
+    let state = shared ? this.linked.get(lower) : undefined;
+    if (state === undefined) {
+      state = new UnionInode(shared ? this.aliases.get(lower) : undefined, [lower]);
+      state.lowerIdx = lowerIdx;
+      state.data = data;
+      if (shared) this.linked.set(lower, state);
+    }
+    return state;
   }
 
   /** Probes an absolute path from one layer's root, component by component (no symlinks: layer-internal). */
@@ -199,22 +266,36 @@ export class UnionMount implements Mount<UnionNode> {
     return { entry: d, whiteout: false, probes };
   }
 
-  private findLowerNonDir(dir: UnionNode, name: string): { inode: Inode | undefined; probes: number } {
+  /**
+   * The file holding a metacopy file's data: looked up under `target` (its name, or its redirect) in the layers below
+   * `afterLayer`, past further metadata-only copies.
+   */
+  private findData(dir: UnionNode, target: string, afterLayer: number): { inode: Inode | undefined; probes: number } {
     let probes = 0;
-    if (name.startsWith('/')) {
-      // an absolute redirect: the data file is at that path in some lower layer
-      for (const root of this.lowerRoots) {
-        const p = this.probePath(root, name);
-        probes += p.probes;
-        if (p.entry !== undefined && p.entry.kind !== 'dir') return { inode: p.entry, probes };
+    let after = afterLayer;
+    let k = 0;
+    for (;;) {
+      let p: BranchProbe;
+      let layer: number;
+      if (target.startsWith('/')) {
+        layer = after + 1;
+        if (layer >= this.lowerRoots.length) break;
+        p = this.probePath(this.lowerRoots[layer]!, target);
+      } else {
+        while (k < dir.lowers.length && dir.state.lowerIdx[k]! <= after) k++;
+        if (k >= dir.lowers.length) break;
+        layer = dir.state.lowerIdx[k]!;
+        p = this.format.probe(dir.lowers[k]!, target);
+        k++;
       }
-      return { inode: undefined, probes };
-    }
-    for (const lowerDir of dir.lowers) {
-      const p = this.format.probe(lowerDir, name);
+      after = layer;
       probes += p.probes;
       if (p.whiteout) break;
-      if (p.entry !== undefined) return { inode: p.entry.kind === 'dir' ? undefined : p.entry, probes };
+      const e = p.entry;
+      if (e === undefined) continue;
+      if (e.kind !== 'file') break;
+      if (!this.isMetacopy(e)) return { inode: e, probes };
+      target = this.format.getRedirect?.(e) ?? target;
     }
     return { inode: undefined, probes };
   }
@@ -248,12 +329,19 @@ export class UnionMount implements Mount<UnionNode> {
     return this.identity(a) === this.identity(b);
   }
 
-  /** Which overlay inode a name is: lower hard links are distinct inodes when copy-up would break them (ovl_hash_bylower). */
+  /**
+   * Which overlay inode a name is: the shared state. Lower hard links are distinct inodes when copy-up would break
+   * them (ovl_hash_bylower), since each name then has a state of its own.
+   */
   private identity(n: UnionNode): object {
-    if (n.upper !== undefined) return n.upper;
-    const lower = n.lowers[0]!;
-    if (this.policy.hardLinks === 'break' && lower.kind !== 'dir' && lower.nlink > 1) return n;
-    return lower;
+    return n.state;
+  }
+
+  /** st_ino: a copied-up object keeps its lower inode number (samefs: overlayfs.rst "Inode properties"). */
+  ino(node: UnionNode): number {
+    const origin = node.state.lowers[0];
+    if (origin !== undefined && !this.breaksHardLink(origin)) return origin.ino;
+    return this.inode(node).ino;
   }
 
   xattrs(node: UnionNode): ReadonlyMap<string, Uint8Array> | undefined {
@@ -263,7 +351,24 @@ export class UnionMount implements Mount<UnionNode> {
   }
 
   content(node: UnionNode): FileContent {
-    return (node.metacopy ? node.lowers[0]! : this.inode(node)).content!;
+    return (node.state.data ?? this.inode(node)).content!;
+  }
+
+  /**
+   * `auplink flush` (Docker ran it before unmounting an aufs container): every name of an inode that is up only
+   * through a pseudo-link (or the overlayfs index) is linked into the upper directory, so the layer holds all its
+   * names on its own when it is frozen into an image.
+   */
+  flushAliases(): void {
+    if (this.aliases.size === 0) return;
+    const walk = (dir: UnionNode): void => {
+      for (const name of this.readdir(dir)) {
+        const node = this.lookup(dir, name)!;
+        if (this.inode(node).kind === 'dir') walk(node);
+        else if (node.upperByAlias) this.copyUp(node, 'meta');
+      }
+    };
+    walk(this.root);
   }
 
   // ---- copy-up ---------------------------------------------------------------------------------------------------
@@ -274,25 +379,26 @@ export class UnionMount implements Mount<UnionNode> {
    * "if (flags & O_TRUNC) ctx.stat.size = 0").
    */
   copyUp(node: UnionNode, what: 'data' | 'meta' | 'empty'): Inode {
-    if (node.upper !== undefined && !node.upperByAlias) {
-      if (node.metacopy && what !== 'meta') this.copyUpData(node, what);
-      return node.upper;
-    }
-    const parent = node.parent!;
-    const parentUpper = this.copyUp(parent, 'meta');
+    const st = node.state;
     const volume = this.upperVolume;
-    if (node.upperByAlias) {
-      // the inode is up already (index / pseudo-link): only this name is linked into the upper directory
-      volume.addEntry(parentUpper, node.name, node.upper!);
-      node.upperByAlias = false;
-      return node.upper!;
+    if (st.upper !== undefined) {
+      if (!node.inUpper) {
+        // the inode is up already (index / pseudo-link): only this name is linked into the upper directory
+        volume.addEntry(this.copyUp(node.parent!, 'meta'), node.name, st.upper);
+        node.inUpper = true;
+      }
+      if (st.data !== undefined && what !== 'meta') this.copyUpData(st, what);
+      return st.upper;
     }
-    const lower = node.lowers[0]!;
+    const parentUpper = this.copyUp(node.parent!, 'meta');
+    const lower = st.lowers[0]!;
+    const dataSource = st.data ?? lower;
+    const metaOnly = lower.kind === 'file' && what === 'meta' && this.policy.metacopy;
     let content: FileContent | undefined;
     if (lower.kind === 'file') {
       if (what === 'empty') content = new FileContent();
-      else if (what === 'meta' && this.policy.metacopy) content = new FileContent(lower.content!.size);
-      else content = this.copyContent(lower.content!);
+      else if (metaOnly) content = new FileContent(lower.content!.size);
+      else content = this.copyContent(dataSource.content!);
     }
     const upper = volume.newInode(lower.kind, {
       mode: lower.mode,
@@ -302,7 +408,7 @@ export class UnionMount implements Mount<UnionNode> {
       ...(lower.target !== undefined ? { target: lower.target } : {}),
       ...(content !== undefined ? { content } : {}),
     });
-    if (content !== undefined && what !== 'meta') this.meter.copyUpBytes += content.dataBytes();
+    if (content !== undefined && !metaOnly) this.meter.copyUpBytes += content.dataBytes();
     upper.atime = lower.atime;
     upper.mtime = lower.mtime;
     if (lower.xattrs) {
@@ -312,12 +418,11 @@ export class UnionMount implements Mount<UnionNode> {
     if (!this.breaksHardLink(lower)) this.format.markCopiedUp?.(volume, upper, lower);
     // "Mark parent 'impure' because it may now contain non-pure upper" (ovl_do_copy_up)
     this.format.markImpure?.(volume, parentUpper);
-    if (lower.kind === 'file' && what === 'meta' && this.policy.metacopy) {
-      this.format.setMetacopy?.(volume, upper, true);
-      node.metacopy = true;
-    }
+    if (metaOnly) this.format.setMetacopy?.(volume, upper, true);
+    st.data = metaOnly ? dataSource : undefined;
     volume.addEntry(parentUpper, node.name, upper, true);
-    node.upper = upper;
+    st.upper = upper;
+    node.inUpper = true;
     this.refreshProbes(node);
     if (lower.kind !== 'dir' && lower.nlink > 1 && this.policy.hardLinks === 'shared') this.aliases.set(lower, upper);
     return upper;
@@ -333,15 +438,14 @@ export class UnionMount implements Mount<UnionNode> {
   }
 
   /** The deferred data copy of a metacopy file, on its first write-open or truncate. */
-  private copyUpData(node: UnionNode, what: 'data' | 'empty'): void {
-    const upper = node.upper!;
-    const lower = node.lowers[0]!;
-    const content = what === 'empty' ? new FileContent() : this.copyContent(lower.content!);
+  private copyUpData(st: UnionInode, what: 'data' | 'empty'): void {
+    const upper = st.upper!;
+    const content = what === 'empty' ? new FileContent() : this.copyContent(st.data!.content!);
     upper.content = new FileContent();
     this.upperVolume.replaceContent(upper, content);
     this.meter.copyUpBytes += content.dataBytes();
     this.format.setMetacopy?.(this.upperVolume, upper, false);
-    node.metacopy = false;
+    st.data = undefined;
   }
 
   private copyContent(content: FileContent): FileContent {
@@ -370,7 +474,8 @@ export class UnionMount implements Mount<UnionNode> {
     // rename of it then needs no redirect)
     const mergedParent = dir.lowers.length > 0 && this.policy.dirRename === 'redirect';
     if (spec.kind === 'dir' && (overWhiteout || mergedParent)) this.format.setOpaque(volume, inode);
-    const node = new UnionNode(name, dir, inode, [], 0);
+    const node = new UnionNode(name, dir, new UnionInode(inode, []), 0);
+    node.inUpper = true;
     this.refreshProbes(node);
     this.cacheOf(dir).set(name, node);
     return node;
@@ -388,19 +493,18 @@ export class UnionMount implements Mount<UnionNode> {
     this.upperVolume.addEntry(dirUpper, name, upper);
     // ovl_create_or_link(): "When linking a file with copy up origin into a new parent, mark the new parent dir impure"
     if (hasOrigin) this.format.markImpure?.(this.upperVolume, dirUpper);
-    const linked = new UnionNode(name, dir, upper, [], 0);
+    // both names are one inode: they share the state (and so a later data copy-up of either)
+    this.linked.set(upper, node.state);
+    const linked = new UnionNode(name, dir, node.state, 0);
+    linked.inUpper = true;
     this.refreshProbes(linked);
-    if (node.metacopy) {
-      linked.metacopy = true;
-      linked.lowers = node.lowers;
-    }
     this.cacheOf(dir).set(name, linked);
   }
 
   unlink(dir: UnionNode, name: string, node: UnionNode): void {
     const dirUpper = this.copyUp(dir, 'meta');
     const needsWhiteout = this.lowerPositive(dir, name);
-    if (node.upper !== undefined && !node.upperByAlias) this.upperVolume.removeEntry(dirUpper, name);
+    if (node.inUpper) this.upperVolume.removeEntry(dirUpper, name);
     if (needsWhiteout) this.format.addWhiteout(this.upperVolume, dirUpper, name);
     this.cacheOf(dir).delete(name);
   }
@@ -409,8 +513,8 @@ export class UnionMount implements Mount<UnionNode> {
     if (this.readdir(node).length > 0) fail('ENOTEMPTY');
     const dirUpper = this.copyUp(dir, 'meta');
     const needsWhiteout = this.lowerPositive(dir, name);
-    if (node.upper !== undefined) {
-      this.format.clearMarkers(this.upperVolume, node.upper);
+    if (node.inUpper) {
+      this.format.clearMarkers(this.upperVolume, node.upper!);
       this.upperVolume.removeEntry(dirUpper, name);
     }
     if (needsWhiteout) this.format.addWhiteout(this.upperVolume, dirUpper, name);
@@ -460,8 +564,8 @@ export class UnionMount implements Mount<UnionNode> {
       if (mergedOrLower && this.policy.dirRename === 'EXDEV-unless-empty') {
         // AUFS renames an (empty) lower directory by copying it up as an opaque directory
         this.format.setOpaque(volume, upper);
-        node.lowers = [];
-        node.lowerIdx = [];
+        node.state.lowers = [];
+        node.state.lowerIdx = [];
       } else if (origin !== undefined) {
         this.format.setRedirect?.(volume, upper, oldDir === newDir ? (this.format.getRedirect?.(upper) ?? oldName) : origin);
       } else if (!this.format.isOpaque(upper) && newDir.lowers.length > 0) {
@@ -472,7 +576,7 @@ export class UnionMount implements Mount<UnionNode> {
     this.cacheOf(oldDir).delete(oldName);
     node.parent = newDir;
     node.name = newName;
-    if (!isDir && !node.metacopy) node.lowers = [];
+    node.inUpper = true;
     this.refreshProbes(node);
     this.cacheOf(newDir).set(newName, node);
   }

@@ -40,6 +40,8 @@ export interface Mount<V extends object> {
   readonly root: V;
   /** The inode whose attributes and payload this node presents (stat, permission checks, reads). */
   inode(node: V): Inode;
+  /** st_ino when it is not the inode's own number (overlayfs keeps the lower number across copy-up). */
+  ino?(node: V): number;
   /** st_nlink when it is not the inode's own count (overlayfs reports 1 for a merged directory). */
   nlink?(node: V): number;
   /** Looks up `name` (never "." or "..") in a directory; undefined when absent. Charges lookups to the meter. */

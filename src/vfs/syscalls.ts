@@ -424,6 +424,7 @@ export class Syscalls<V extends object> {
   private statNode(node: V): Stat {
     const st = statOf(this.mount.inode(node));
     if (this.mount.nlink !== undefined) st.nlink = this.mount.nlink(node);
+    if (this.mount.ino !== undefined) st.ino = this.mount.ino(node);
     return st;
   }
 
@@ -471,7 +472,8 @@ export class Syscalls<V extends object> {
       const w = this.prepareCreate(path, true);
       this.mount.create(w.at.node, w.name, {
         kind: 'dir',
-        mode: this.newMode(mode) | (this.mount.inode(w.at.node).mode & 0o2000),
+        // vfs_mkdir(): only the permission bits and S_ISVTX of `mode`; S_ISGID comes from a setgid parent
+        mode: (this.newMode(mode) & 0o1777) | (this.mount.inode(w.at.node).mode & 0o2000),
         uid: this.creds.uid,
         gid: this.newGid(w.at.node),
       });

@@ -263,7 +263,10 @@ export class ReferenceFs {
     for (const p of plan.copiedUp) this.lowerFiles.delete(Number(this.lstatOf(p).ino));
     // resolved before the op: the target's parent path may go through the renamed name
     const renamedTo = op.kind === 'rename' ? this.real(op.to, false) : undefined;
+    const created = this.newObjectPath(op);
     this.applyToMemfs(op);
+    // memfs reuses freed inode numbers: a new object must not inherit "lower" from a removed one
+    if (created !== undefined) this.forgetLower(created);
     if (renamedTo !== undefined && this.semantics.dirRename === 'EXDEV-unless-empty') {
       // AUFS copies an empty lower directory up as an opaque one when it is renamed: it is upper-only from now on
       const st = this.lstat(renamedTo);
@@ -271,6 +274,20 @@ export class ReferenceFs {
     }
     this.checkOracleAgrees(op);
     return 'ok';
+  }
+
+  /** The path an op creates a new inode at (when it does): a write or writeFile of a missing file, mkdir, symlink. */
+  private newObjectPath(op: FsOp): string | undefined {
+    const path = op.kind === 'write' || op.kind === 'writeFile' ? this.resolve(op.path, true) : op.kind === 'mkdir' || op.kind === 'symlink' ? this.resolve(op.path, false) : undefined;
+    if (path === undefined || this.lstat(path.real) !== undefined) return undefined;
+    return path.real;
+  }
+
+  private forgetLower(real: string): void {
+    const st = this.lstat(real);
+    if (st === undefined) return;
+    this.lowerFiles.delete(Number(st.ino));
+    this.lowerDirs.delete(Number(st.ino));
   }
 
   /** Whether the rename's target is an ancestor of the source (the VFS's ENOTEMPTY, before the filesystem is asked). */
@@ -332,6 +349,7 @@ export class ReferenceFs {
       const target = String(this.fs.readlinkSync(real));
       this.fs.unlinkSync(real);
       this.fs.symlinkSync(target, real);
+      this.forgetLower(real);
       return;
     }
     const data = this.fs.readFileSync(real) as Buffer;
@@ -339,6 +357,7 @@ export class ReferenceFs {
     this.fs.unlinkSync(real);
     this.fs.writeFileSync(real, data);
     this.setMode(real, mode);
+    this.forgetLower(real);
     void st;
   }
 
