@@ -1,4 +1,5 @@
 import { FileContent, type DataSlice } from '../fs/content.js';
+import type { CostMeter } from '../fs/cost.js';
 import { fail } from '../fs/errno.js';
 import type { Inode } from '../fs/inode.js';
 import { applyAttrChange } from '../fs/plain-mount.js';
@@ -110,7 +111,7 @@ export class UnionMount implements Mount<UnionNode> {
     this.root.inUpper = true;
   }
 
-  private get meter() {
+  private get meter(): CostMeter {
     return this.upperVolume.meter;
   }
 
@@ -430,7 +431,15 @@ export class UnionMount implements Mount<UnionNode> {
 
   /** What a cold lookup of this name costs now (after a change moved where it is found). */
   private refreshProbes(node: UnionNode): void {
-    if (node.parent !== undefined) node.probes = this.lookupCold(node.parent, node.name).probes;
+    const parent = node.parent;
+    if (parent === undefined) return;
+    const upper = node.state.upper;
+    // an upper non-directory ends the lookup at the upper probe (unless its data is still below: metacopy)
+    if (upper !== undefined && upper.kind !== 'dir' && node.inUpper && node.state.data === undefined && parent.upper !== undefined) {
+      node.probes = this.format.probe(parent.upper, node.name).probes;
+    } else {
+      node.probes = this.lookupCold(parent, node.name).probes;
+    }
   }
 
   private breaksHardLink(lower: Inode): boolean {

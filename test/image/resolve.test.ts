@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InoAllocator } from '../../src/fs/inode.js';
@@ -10,7 +11,8 @@ import { loadImageSource } from '../../src/image/resolve.js';
 import { parseTar } from '../../src/image/tar.js';
 import { archive, dir, file, symlink } from './tar-writer.js';
 
-const IMAGES = '/work/shared/images';
+/** shared/ sits beside the repository, for developers and CI alike. */
+const IMAGES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'images');
 const text = (v: Volume, path: string): string => Buffer.from(v.at(path)!.content!.read(0, 1 << 20)).toString('utf8');
 
 const scratch = mkdtempSync(join(tmpdir(), 'layersim-resolve-'));

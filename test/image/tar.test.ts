@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { InoAllocator, LogicalClock } from '../../src/fs/inode.js';
@@ -278,7 +279,7 @@ describe('readRootfsTar: compression', () => {
   });
 
   it('detects and decompresses zstd (a real OCI layer blob)', () => {
-    const oci = parseTar(new Uint8Array(readFileSync('/work/shared/images/test-oci-zstd-image.tar')));
+    const oci = parseTar(new Uint8Array(readFileSync(fileURLToPath(new URL('../../../shared/images/test-oci-zstd-image.tar', import.meta.url)))));
     const blob = oci.find(m => m.name.endsWith('0308a5d81b28debb7e24a609dcdfca5fdb64c908bda38b0e4774a7d017a67297'))!.data;
     expect(detectCompression(blob)).toBe('zstd');
     const v = readRootfsTar(blob);
