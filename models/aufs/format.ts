@@ -40,6 +40,8 @@ export const aufsFormat: BranchFormat = {
   setOpaque(volume, dir) {
     if (!dir.entries!.has(WH_DIROPQ)) linkMarker(volume, dir, WH_DIROPQ);
   },
+  whiteouts: dir =>
+    [...dir.entries!.keys()].filter(n => n.startsWith(WH_PFX) && !n.startsWith(WH_PFX + WH_PFX)).map(n => n.slice(WH_PFX.length)),
   visibleNames: dir => [...dir.entries!.keys()].filter(n => !n.startsWith(WH_PFX)),
   clearMarkers(volume, dir) {
     for (const name of [...dir.entries!.keys()]) if (name.startsWith(WH_PFX)) volume.removeEntry(dir, name);

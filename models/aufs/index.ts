@@ -26,6 +26,7 @@ export const aufs = {
           sparseCopyUpBlockBytes: aufsParams.sparseCopyUpBlockBytes,
         },
         backing: aufsParams.backing,
+        nativeDiff: true,
         maxLowerLayers: aufsParams.maxLowerLayers,
       },
       env,

@@ -59,6 +59,7 @@ export function overlayFormat(records: OverlayRecords): BranchFormat {
     removeWhiteout: (volume, dir, name) => void volume.removeEntry(dir, name),
     isOpaque: dir => dir.xattrs?.get(OPAQUE)?.[0] === 0x79,
     setOpaque: (volume, dir) => volume.setXattr(dir, OPAQUE, Y),
+    whiteouts: dir => [...dir.entries!].filter(([, e]) => isWhiteout(e)).map(([n]) => n),
     visibleNames: dir => [...dir.entries!].filter(([, e]) => !isWhiteout(e)).map(([n]) => n),
     clearMarkers(volume, dir) {
       for (const [name, e] of [...dir.entries!]) if (isWhiteout(e)) volume.removeEntry(dir, name);

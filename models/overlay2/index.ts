@@ -31,6 +31,7 @@ export const overlay2 = {
           sparseCopyUpBlockBytes: 0,
         },
         backing: overlay2Params.backing,
+        nativeDiff: !redirects(o),
         maxLowerLayers: overlay2Params.maxLowerLayers,
       },
       env,

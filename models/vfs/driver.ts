@@ -3,6 +3,7 @@ import { PlainMount } from '../../src/fs/plain-mount.js';
 import { Volume, type BackingFs } from '../../src/fs/volume.js';
 import type { DriverEnv, StorageDriver, StorageUsage } from '../../src/engine/driver.js';
 import { applyOciLayer, REMOVE_ON_WHITEOUT } from '../../src/layer/apply-oci.js';
+import { changesBetween, layerFromChanges } from '../../src/layer/changes.js';
 import { copyTree } from '../../src/layer/copy-tree.js';
 
 interface VfsLayer {
@@ -37,6 +38,13 @@ export class VfsDriver implements StorageDriver {
 
   applyDiff(id: string, diff: Volume): void {
     applyOciLayer(diff, this.layer(id).volume, REMOVE_ON_WHITEOUT);
+  }
+
+  diff(id: string): Volume {
+    const layer = this.layer(id);
+    const mine = new PlainMount(layer.volume);
+    if (layer.parent === undefined) return layerFromChanges(mine, changesBetween(mine, new PlainMount(new Volume())));
+    return layerFromChanges(mine, changesBetween(mine, new PlainMount(this.layer(layer.parent).volume)));
   }
 
   mount(id: string): PlainMount {

@@ -62,6 +62,14 @@ export interface StorageDriver {
   applyDiff(id: string, diff: Volume): void;
   /** Get(id): the layer mounted read-write, as the container sees it. */
   mount(id: string): Mount<object>;
+  /**
+   * Diff(id, parent): the layer's changes against its parent as a layer tree in OCI form (`.wh.` whiteouts), what
+   * `docker commit` and `docker save` tar up. Union drivers export their own directory ("native diff") when it holds
+   * everything; otherwise the changes are found by walking both views (Docker's NaiveDiffDriver).
+   */
+  diff(id: string): Volume;
+  /** Writes a mounted layer's in-memory state back into it (AUFS pseudo-links: `auplink flush`). */
+  sync?(id: string): void;
   /** Put(id): the layer is unmounted (a container stops, or is frozen by a commit). */
   release?(id: string): void;
   /** Remove(id). */

@@ -25,6 +25,8 @@ export interface BranchFormat {
   removeWhiteout(volume: Volume, dir: Inode, name: string): void;
   isOpaque(dir: Inode): boolean;
   setOpaque(volume: Volume, dir: Inode): void;
+  /** The names a directory of this branch whites out. */
+  whiteouts(dir: Inode): string[];
   /** Names a directory shows through the union (markers left out). */
   visibleNames(dir: Inode): string[];
   /** Removes the markers left in an upper directory that is about to be removed (it is empty to the user). */

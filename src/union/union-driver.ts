@@ -2,7 +2,9 @@ import { fail } from '../fs/errno.js';
 import type { Inode } from '../fs/inode.js';
 import { Volume, type BackingFs, type VolumeEntryJSON } from '../fs/volume.js';
 import type { DriverEnv, StorageDriver, StorageUsage } from '../engine/driver.js';
-import { applyOciLayer } from '../layer/apply-oci.js';
+import { applyOciLayer, OPAQUE_MARKER, WHITEOUT_PREFIX } from '../layer/apply-oci.js';
+import { changesBetween, layerFromChanges } from '../layer/changes.js';
+import { copyInode } from '../layer/copy-tree.js';
 import type { BranchFormat } from './branch-format.js';
 import { UnionMount, type UnionPolicy } from './union-mount.js';
 
@@ -21,6 +23,11 @@ export interface UnionDriverConfig {
   readonly backing: BackingFs;
   /** Most lower layers one mount may stack (overlay2 maxDepth 128; Docker's MaxImageDepth for aufs). */
   readonly maxLowerLayers: number;
+  /**
+   * Whether a layer's own directory holds all its changes, so Diff can tar it up (overlay2's "native diff"); false
+   * when redirects or metacopy leave data in lower layers (Docker then falls back to the naive diff).
+   */
+  readonly nativeDiff: boolean;
 }
 
 /**
@@ -75,8 +82,59 @@ export class UnionDriver implements StorageDriver {
     return mount;
   }
 
-  release(id: string): void {
+  /** A read-only view of a layer (Get of a committed layer): nothing is prepared or written in its directory. */
+  view(id: string): UnionMount {
+    const layer = this.layer(id);
+    const lowers = this.parents(id).map(p => this.layer(p).branch.root);
+    return new UnionMount(layer.branch, lowers, this.config.format, this.config.policy, layer.aliases);
+  }
+
+  diff(id: string): Volume {
+    const layer = this.layer(id);
+    if (this.config.nativeDiff) return this.exportBranch(layer.branch);
+    const parent = layer.parent === undefined ? undefined : this.view(layer.parent);
+    const mine = this.view(id);
+    return parent === undefined ? this.exportBranch(layer.branch) : layerFromChanges(mine, changesBetween(mine, parent));
+  }
+
+  /** The layer's directory in OCI form: whiteouts as `.wh.<name>`, opaque directories with `.wh..wh..opq`. */
+  private exportBranch(branch: Volume): Volume {
+    const format = this.config.format;
+    const out = new Volume();
+    const linked = new Map<Inode, Inode>();
+    const walk = (from: Inode, to: Inode): void => {
+      if (from !== branch.root && format.isOpaque(from)) {
+        out.createChild(to, OPAQUE_MARKER, 'file', { mode: from.mode & 0o777, uid: from.uid, gid: from.gid });
+      }
+      for (const name of format.whiteouts(from)) {
+        // go-archive's overlay converter: a 0/0 device becomes an empty regular file, mode 0600
+        out.createChild(to, WHITEOUT_PREFIX + name, 'file', { mode: 0o600, uid: 0, gid: 0 });
+      }
+      for (const name of format.visibleNames(from).sort()) {
+        const child = from.entries!.get(name)!;
+        const seen = linked.get(child);
+        if (seen !== undefined) {
+          out.addEntry(to, name, seen);
+          continue;
+        }
+        const made = copyInode(out, child);
+        if (child.kind !== 'dir' && child.nlink > 1) linked.set(child, made);
+        for (const k of [...(made.xattrs?.keys() ?? [])]) if (format.isPrivateXattr(k)) out.removeXattr(made, k);
+        out.addEntry(to, name, made, true);
+        if (child.kind === 'dir') walk(child, made);
+        made.mtime = child.mtime;
+      }
+    };
+    walk(branch.root, out.root);
+    return out;
+  }
+
+  sync(id: string): void {
     this.mounted.get(id)?.flushAliases();
+  }
+
+  release(id: string): void {
+    this.sync(id);
     this.mounted.delete(id);
   }
 

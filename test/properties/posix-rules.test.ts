@@ -42,7 +42,9 @@ describe.each(modelVariants)('$label: POSIX rules', variant => {
         const real: RealSystem = { setup: setUp(variant, pair.base), commits: 0 };
         const sys = (): typeof real.setup.container.sys => real.setup.container.sys;
         for (const op of pair.prepare) expect(applyToContainer(real, op)).toBe('ok');
-        if (commitFirst && !unionSemantics(variant).breaksLowerHardLinks) applyToContainer(real, { kind: 'commit' });
+        // a commit tars only changed paths: link(2) leaves /c unchanged, so /b/c arrives in the image as a copy
+        // (lifecycle.test.ts); the lower hard link pair stays one inode through a commit where the union keeps it
+        if (commitFirst && pair.prepare.length === 0 && !unionSemantics(variant).breaksLowerHardLinks) applyToContainer(real, { kind: 'commit' });
         const [writer, reader] = pair.names;
         if (lookUpFirst) sys().stat(reader);
         expect(applyOp(sys(), { kind: 'write', path: writer, offset, data, mode: 0o644 })).toBe('ok');

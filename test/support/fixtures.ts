@@ -123,7 +123,8 @@ export function buildLayer(entries: readonly BaseEntry[]): Volume {
 /** A host on `variant` with the base image loaded as `base`, and one container `c1` on it (no init layer). */
 export interface Setup {
   readonly host: Host;
-  readonly container: ContainerRecord;
+  /** The current container: after a commit, the one run from the committed image. */
+  container: ContainerRecord;
   /** The image's layer ids (these must never change). */
   readonly imageLayers: readonly string[];
 }
