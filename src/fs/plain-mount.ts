@@ -41,8 +41,8 @@ export class PlainMount implements Mount<Inode> {
   }
 
   link(node: Inode, dir: Inode, name: string): void {
-    this.volume.addEntry(dir, name, node);
     node.ctime = this.volume.clock.now();
+    this.volume.addEntry(dir, name, node);
   }
 
   unlink(dir: Inode, name: string): void {
@@ -66,6 +66,10 @@ export class PlainMount implements Mount<Inode> {
     return node.content!;
   }
 
+  accessed(node: Inode): void {
+    this.volume.accessed(node);
+  }
+
   write(node: Inode, offset: number, slice: DataSlice): void {
     this.volume.write(node, offset, slice);
   }
@@ -76,7 +80,7 @@ export class PlainMount implements Mount<Inode> {
 
   setattr(node: Inode, change: AttrChange): void {
     applyAttrChange(node, change, this.volume.clock.now());
-    this.volume.chargeInode();
+    this.volume.chargeInode(node);
   }
 
   setxattr(node: Inode, name: string, value: Uint8Array): void {

@@ -39,6 +39,28 @@ export interface VolumeUsage {
   allocatedBytes: number;
 }
 
+/**
+ * What a filesystem's on-disk layout hears of the changes made through a Volume: the block models (ext4 or xfs on a
+ * thin device, btrfs trees, zfs objects) turn these into the blocks, tree nodes and records they write. The events
+ * come after the Volume has made the change.
+ */
+export interface VolumeObserver {
+  inodeAllocated(inode: Inode): void;
+  /** Attributes, times, size or link count changed: the inode is written. */
+  inodeDirtied(inode: Inode): void;
+  inodeFreed(inode: Inode): void;
+  entryAdded(dir: Inode, name: string, inode: Inode): void;
+  entryRemoved(dir: Inode, name: string, inode: Inode): void;
+  /** Bytes [offset, offset+length) of a regular file were written. */
+  dataWritten(inode: Inode, offset: number, length: number): void;
+  /** A regular file's size changed by truncate(2) (blocks past the new size are freed). */
+  dataTruncated(inode: Inode, newSize: number, oldSize: number): void;
+  xattrsChanged(inode: Inode): void;
+}
+
+/** atime updates on read: none, or Linux's default relatime (when atime <= mtime or ctime, or is a day old). */
+export type AtimePolicy = 'noatime' | 'relatime';
+
 export interface NewInodeAttrs {
   mode: number;
   uid: number;
@@ -73,6 +95,9 @@ export class Volume {
   readonly inos: InoAllocator;
   readonly backing: BackingFs;
   readonly meter: CostMeter;
+  /** The on-disk layout listening to changes (block models); union and vfs layers have none. */
+  observer: VolumeObserver | undefined;
+  atime: AtimePolicy;
   private inodeCount = 0;
   private apparentBytes = 0;
   private dataBlockCount = 0;
@@ -80,10 +105,20 @@ export class Volume {
   private xattrBlockCount = 0;
 
   constructor(
-    opts: { clock?: Clock; inos?: InoAllocator; backing?: BackingFs; meter?: CostMeter; rootMode?: number } = {},
+    opts: {
+      clock?: Clock;
+      inos?: InoAllocator;
+      backing?: BackingFs;
+      meter?: CostMeter;
+      rootMode?: number;
+      observer?: VolumeObserver;
+      atime?: AtimePolicy;
+    } = {},
   ) {
     this.clock = opts.clock ?? new LogicalClock();
     this.meter = opts.meter ?? new CostMeter();
+    this.observer = opts.observer;
+    this.atime = opts.atime ?? 'noatime';
     this.inos = opts.inos ?? new InoAllocator();
     this.backing = opts.backing ?? EXT4_BACKING;
     this.root = this.newInode('dir', { mode: opts.rootMode ?? 0o755, uid: 0, gid: 0 });
@@ -115,11 +150,19 @@ export class Volume {
     } else {
       inode.rdev = attrs.rdev ?? 0;
     }
+    this.observer?.inodeAllocated(inode);
+    if (this.observer !== undefined && kind === 'file' && inode.content!.size > 0) this.notifyContent(inode, inode.content!);
     return inode;
+  }
+
+  private notifyContent(inode: Inode, content: FileContent): void {
+    for (const e of content.listExtents()) this.observer!.dataWritten(inode, e.offset, e.length);
+    this.observer!.inodeDirtied(inode);
   }
 
   private releaseInode(inode: Inode): void {
     this.inodeCount--;
+    this.observer?.inodeFreed(inode);
     if (inode.kind === 'file') {
       this.apparentBytes -= inode.content!.size;
       this.dataBlockCount -= inode.content!.allocatedBlocks(this.backing.blockBytes);
@@ -147,6 +190,11 @@ export class Volume {
     const t = this.clock.now();
     dir.mtime = t;
     dir.ctime = t;
+    if (this.observer) {
+      this.observer.entryAdded(dir, name, inode);
+      this.observer.inodeDirtied(dir);
+      if (!fresh || inode.kind === 'dir') this.observer.inodeDirtied(inode);
+    }
   }
 
   private chargeDirChange(): void {
@@ -154,8 +202,19 @@ export class Volume {
   }
 
   /** Charges a change of one inode's attributes (chmod, chown, utimes, link count). */
-  chargeInode(): void {
+  chargeInode(inode?: Inode): void {
     this.meter.metadataBytes += this.backing.inodeBytes;
+    if (inode !== undefined) this.observer?.inodeDirtied(inode);
+  }
+
+  /** A read: relatime writes atime back when it is not newer than mtime and ctime, or is a day old. */
+  accessed(inode: Inode): void {
+    if (this.atime !== 'relatime') return;
+    const now = this.clock.now();
+    if (inode.atime <= inode.mtime || inode.atime <= inode.ctime || now - inode.atime >= 86400) {
+      inode.atime = now;
+      this.chargeInode(inode);
+    }
   }
 
   /** Creates an inode and links it as `name` in `dir`. */
@@ -181,6 +240,11 @@ export class Volume {
       inode.nlink--;
       inode.ctime = t;
     }
+    if (this.observer) {
+      this.observer.entryRemoved(dir, name, inode);
+      this.observer.inodeDirtied(dir);
+      if (inode.nlink > 0) this.observer.inodeDirtied(inode);
+    }
     if (inode.nlink === 0) this.releaseInode(inode);
     return inode;
   }
@@ -194,6 +258,10 @@ export class Volume {
     oldDir.dirRecordBytes -= dirRecordBytes(oldName);
     if (inode.kind === 'dir') oldDir.nlink--;
     inode.nlink--;
+    if (this.observer) {
+      this.observer.entryRemoved(oldDir, oldName, inode);
+      this.observer.inodeDirtied(oldDir);
+    }
     this.addEntry(newDir, newName, inode);
     inode.ctime = this.clock.now();
     oldDir.mtime = inode.ctime;
@@ -212,19 +280,21 @@ export class Volume {
       const oldSize = c.size;
       c.write(offset, slice);
       this.meter.dataBytes += slice.length;
+      this.observer?.dataWritten(inode, offset, slice.length);
       this.dataBlockCount += (spanEnd - spanStart) / bs - before;
       this.apparentBytes += c.size - oldSize;
     }
-    this.chargeInode();
     const t = this.clock.now();
     inode.mtime = t;
     inode.ctime = t;
+    this.chargeInode(inode);
   }
 
   /** truncate(2) of a regular file. */
   truncate(inode: Inode, size: number): void {
     const c = inode.content!;
     const bs = this.backing.blockBytes;
+    const sizeBefore = c.size;
     if (size < c.size) {
       const boundary = Math.floor(size / bs) * bs;
       const before = allocatedBlocksInRange(c, boundary, c.size, bs);
@@ -236,10 +306,11 @@ export class Volume {
       this.apparentBytes += size - c.size;
       c.truncate(size);
     }
-    this.chargeInode();
+    if (size !== sizeBefore) this.observer?.dataTruncated(inode, size, sizeBefore);
     const t = this.clock.now();
     inode.mtime = t;
     inode.ctime = t;
+    this.chargeInode(inode);
   }
 
   /** Replaces the whole content of a regular file (a copy-up or a layer copy writing the file). */
@@ -248,8 +319,13 @@ export class Volume {
     this.apparentBytes += content.size - inode.content!.size;
     this.dataBlockCount += content.allocatedBlocks(bs) - inode.content!.allocatedBlocks(bs);
     this.meter.dataBytes += content.dataBytes();
-    this.chargeInode();
+    const oldSize = inode.content!.size;
     inode.content = content;
+    if (this.observer) {
+      this.observer.dataTruncated(inode, 0, oldSize);
+      this.notifyContent(inode, content);
+    }
+    this.chargeInode(inode);
   }
 
   setXattr(inode: Inode, name: string, value: Uint8Array): void {
@@ -259,6 +335,7 @@ export class Volume {
     this.xattrBlockCount += Number(after) - Number(before);
     this.chargeXattr(after);
     inode.ctime = this.clock.now();
+    this.observer?.xattrsChanged(inode);
   }
 
   private chargeXattr(externalBlock: boolean): void {
@@ -274,6 +351,7 @@ export class Volume {
     this.xattrBlockCount += Number(after) - Number(before);
     this.chargeXattr(before);
     inode.ctime = this.clock.now();
+    this.observer?.xattrsChanged(inode);
     return true;
   }
 

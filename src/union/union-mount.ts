@@ -609,7 +609,7 @@ export class UnionMount implements Mount<UnionNode> {
   setattr(node: UnionNode, change: AttrChange): void {
     const upper = this.setattrCopyUp(node);
     applyAttrChange(upper, change, this.upperVolume.clock.now());
-    this.upperVolume.chargeInode();
+    this.upperVolume.chargeInode(upper);
   }
 
   setxattr(node: UnionNode, name: string, value: Uint8Array): void {

@@ -62,6 +62,8 @@ export interface Mount<V extends object> {
   rename(oldDir: V, oldName: string, node: V, newDir: V, newName: string, target: V | undefined): void;
   /** Called before a regular file is opened (overlayfs copies up here when the open writes or truncates). */
   open(node: V, intent: OpenIntent): void;
+  /** A read of the node's data or entries (atime policy: relatime writes the inode back). */
+  accessed?(node: V): void;
   /** A regular file's data (a metadata-only copy-up still has its data in the lower file). */
   content(node: V): FileContent;
   write(node: V, offset: number, slice: DataSlice): void;

@@ -352,6 +352,7 @@ export class Syscalls<V extends object> {
       if (inode.kind !== 'file') return new Uint8Array(0);
       const from = offset ?? file.position;
       const data = this.mount.content(file.node).read(from, length ?? Math.max(0, inode.content!.size - from));
+      this.mount.accessed?.(file.node);
       if (offset === undefined) file.position += data.length;
       return data;
     });

@@ -22,8 +22,8 @@ function topLayer(host: Host, image: string): Record<string, string> {
   return Object.fromEntries(entries.map(e => [e.path, e.type === 'file' ? `file ${e.size}` : e.type]));
 }
 
-const variants = allModels.flatMap(m =>
-  m.name === 'overlay2' ? [{ name: m.name, options: {} }, { name: m.name, options: { redirect_dir: 'on' } }] : [{ name: m.name, options: {} }],
+const variants: { name: string; options: Record<string, string> }[] = allModels.flatMap(m =>
+  m.name === 'overlay2' ? [{ name: m.name, options: {} }, { name: m.name, options: { redirect_dir: 'on' } as Record<string, string> }] : [{ name: m.name, options: {} }],
 );
 
 describe.each(variants)('docker lifecycle on $name $options', ({ name, options }) => {
