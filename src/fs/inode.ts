@@ -33,6 +33,10 @@ export class InoAllocator {
   allocate(): number {
     return this.next++;
   }
+  /** An allocator that continues from the same number (a snapshot's filesystem allocates as its origin would). */
+  clone(): InoAllocator {
+    return new InoAllocator(this.next);
+  }
 }
 
 /** An inode (struct inode): type, ownership, permission bits, times, link count, xattrs and, per type, its payload. */

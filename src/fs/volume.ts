@@ -125,6 +125,52 @@ export class Volume {
     this.root.nlink = 2;
   }
 
+  /**
+   * The same tree with the same inode numbers, sharing file extents: the filesystem a snapshot of this volume's
+   * device holds (dm-thin create_snap, a btrfs snapshot, a zfs clone). The copy starts with no observer.
+   */
+  snapshot(opts: { meter?: CostMeter; observer?: VolumeObserver } = {}): Volume {
+    const copy = new Volume({
+      clock: this.clock,
+      inos: this.inos.clone(),
+      backing: this.backing,
+      meter: opts.meter ?? this.meter,
+      atime: this.atime,
+    });
+    const copies = new Map<Inode, Inode>();
+    const dup = (src: Inode): Inode => {
+      const seen = copies.get(src);
+      if (seen !== undefined) return seen;
+      const d = new Inode(src.ino, src.kind, src.mode, src.uid, src.gid, src.atime, src.mtime, src.ctime);
+      d.nlink = src.nlink;
+      d.rdev = src.rdev;
+      d.dirBlocks = src.dirBlocks;
+      d.dirRecordBytes = src.dirRecordBytes;
+      if (src.xattrs) d.xattrs = new Map(src.xattrs);
+      if (src.content) d.content = src.content.clone();
+      if (src.target !== undefined) d.target = src.target;
+      copies.set(src, d);
+      if (src.entries) {
+        d.entries = new Map();
+        for (const [name, child] of src.entries) d.entries.set(name, dup(child));
+      }
+      return d;
+    };
+    const root = dup(this.root);
+    Object.assign(copy, {
+      root,
+      // the constructor took a number for its own root; the snapshot continues exactly where the origin is
+      inos: this.inos.clone(),
+      inodeCount: this.inodeCount,
+      apparentBytes: this.apparentBytes,
+      dataBlockCount: this.dataBlockCount,
+      dirBlockCount: this.dirBlockCount,
+      xattrBlockCount: this.xattrBlockCount,
+    });
+    copy.observer = opts.observer;
+    return copy;
+  }
+
   /** A new inode counted against this volume but not yet linked anywhere. */
   newInode(kind: FileKind, attrs: NewInodeAttrs): Inode {
     const t = this.clock.now();

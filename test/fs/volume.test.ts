@@ -70,3 +70,20 @@ describe('a layer directory on ext4', () => {
     expect(meter.metadataBytes).toBeGreaterThan(0);
   });
 });
+
+describe('a snapshot of a volume', () => {
+  it('holds the same tree with the same inode numbers and changes alone', () => {
+    const v = new Volume();
+    const d = v.createChild(v.root, 'd', 'dir', { ...attrs, mode: 0o755 });
+    const f = v.createChild(d, 'f', 'file', { ...attrs, content: FileContent.fromBytes(new TextEncoder().encode('origin')) });
+    v.addEntry(v.root, 'hard', f);
+    const s = v.snapshot();
+    expect(s.toJSON()).toEqual(v.toJSON());
+    expect(s.at('/hard')).toBe(s.at('/d/f'));
+    s.write(s.at('/d/f')!, 0, { source: ZERO_SOURCE, at: 0, length: 1 });
+    expect(new TextDecoder().decode(v.at('/d/f')!.content!.read(0, 6))).toBe('origin');
+    expect(s.usage().inodeCount).toBe(v.usage().inodeCount);
+    const g = s.createChild(s.root, 'g', 'file', attrs);
+    expect(g.ino).toBe(v.createChild(v.root, 'g', 'file', attrs).ino);
+  });
+});

@@ -1,0 +1,146 @@
+import { fail } from '../fs/errno.js';
+import { PlainMount } from '../fs/plain-mount.js';
+import type { Volume } from '../fs/volume.js';
+import type { StorageDriver, StorageUsage } from '../engine/driver.js';
+import { applyOciLayer, REMOVE_ON_WHITEOUT } from '../layer/apply-oci.js';
+import { changesBetween, layerFromChanges } from '../layer/changes.js';
+
+/**
+ * What a snapshotting store provides to the graph driver: a devicemapper thin pool (a thin device with a filesystem on
+ * it per layer), a btrfs filesystem (a subvolume per layer) or a zfs pool (a dataset per layer). `D` is the store's
+ * own handle for one layer's device.
+ */
+export interface SnapshotStore<D> {
+  /** A layer with no parent (Docker 1.3 devicemapper: a snapshot of the pool's base device; btrfs: a new subvolume). */
+  createBase(id: string): D;
+  /** A writable snapshot of `parent` (dm create_snap, BTRFS_IOC_SNAP_CREATE_V2, zfs snapshot + clone). */
+  snapshot(id: string, parent: D): D;
+  /** The POSIX tree the layer's filesystem holds; its observer is the store's on-disk layout model. */
+  volume(dev: D): Volume;
+  /** A read-write mount (ext4: superblock and journal writes; xfs: the log rewrite). */
+  mount(dev: D): void;
+  /** The unmount (journal flush, superblock clean state). */
+  unmount(dev: D): void;
+  /** Device deletion (dm: BLKDISCARD then delete; btrfs: subvolume delete; zfs: destroy). */
+  remove(dev: D): void;
+  usage(): StorageUsage;
+  /** The device's own structures (mapping table, tree, records) for `--json` and tests. */
+  inspect(dev: D): unknown;
+  toJSON(): unknown;
+}
+
+interface SnapshotLayer<D> {
+  readonly parent: string | undefined;
+  readonly dev: D;
+  /** Get() calls without a matching Put(): the filesystem is mounted while this is above 0. */
+  mounts: number;
+}
+
+/**
+ * Docker's graphdriver over a snapshotting store (devmapper, btrfs, zfs in Docker 1.3 terms): Create is a snapshot of
+ * the parent, Get/Put mount and unmount the layer's filesystem, and Diff/ApplyDiff are the NaiveDiffDriver's: both
+ * layers mounted and walked, the changes written again into the new layer (daemon/graphdriver/fsdiff.go).
+ */
+export class SnapshotDriver<D> implements StorageDriver {
+  private readonly layers = new Map<string, SnapshotLayer<D>>();
+
+  constructor(readonly store: SnapshotStore<D>) {}
+
+  private layer(id: string): SnapshotLayer<D> {
+    const l = this.layers.get(id);
+    if (l === undefined) throw new Error(`no such layer: ${id}`);
+    return l;
+  }
+
+  createLayer(id: string, parent: string | undefined): void {
+    if (this.layers.has(id)) throw new Error(`layer exists: ${id}`);
+    const dev = parent === undefined ? this.store.createBase(id) : this.store.snapshot(id, this.layer(parent).dev);
+    this.layers.set(id, { parent, dev, mounts: 0 });
+  }
+
+  /** Get(id): mounts the layer's filesystem on the first call. */
+  private get(id: string): PlainMount {
+    const l = this.layer(id);
+    if (l.mounts++ === 0) this.store.mount(l.dev);
+    return new PlainMount(this.store.volume(l.dev));
+  }
+
+  /** Put(id): unmounts on the last call. */
+  private put(id: string): void {
+    const l = this.layer(id);
+    if (l.mounts === 0) return;
+    if (--l.mounts === 0) this.store.unmount(l.dev);
+  }
+
+  mount(id: string): PlainMount {
+    return this.get(id);
+  }
+
+  release(id: string): void {
+    this.put(id);
+  }
+
+  /** ApplyDiff: mount, untar (whiteouts remove), unmount; then DiffSize mounts the layer and its parent and walks both. */
+  applyDiff(id: string, tree: Volume): void {
+    const mount = this.get(id);
+    applyOciLayer(tree, mount.volume, REMOVE_ON_WHITEOUT);
+    this.put(id);
+    this.diffWalk(id);
+  }
+
+  diff(id: string): Volume {
+    return this.diffWalk(id);
+  }
+
+  /** NaiveDiffDriver: Get(id) and Get(parent), ChangesDirs, the changed entries tarred up; Put both. */
+  private diffWalk(id: string): Volume {
+    const l = this.layer(id);
+    const mine = this.get(id);
+    try {
+      if (l.parent === undefined) return layerFromChanges(mine, changesBetween(mine, new PlainMount(emptyLike(mine.volume))));
+      const parent = this.get(l.parent);
+      try {
+        return layerFromChanges(mine, changesBetween(mine, parent));
+      } finally {
+        this.put(l.parent);
+      }
+    } finally {
+      this.put(id);
+    }
+  }
+
+  removeLayer(id: string): void {
+    const l = this.layer(id);
+    for (const other of this.layers.values()) if (other.parent === id) fail('EBUSY');
+    while (l.mounts > 0) this.put(id);
+    this.store.remove(l.dev);
+    this.layers.delete(id);
+  }
+
+  parents(id: string): string[] {
+    const out: string[] = [];
+    for (let p = this.layer(id).parent; p !== undefined; p = this.layer(p).parent) out.push(p);
+    return out;
+  }
+
+  inspectLayer(id: string): unknown {
+    const l = this.layer(id);
+    return { tree: this.store.volume(l.dev).toJSON(), device: this.store.inspect(l.dev) };
+  }
+
+  usage(): StorageUsage {
+    return this.store.usage();
+  }
+
+  toJSON(): unknown {
+    return {
+      layers: [...this.layers].map(([id, l]) => ({ id, parent: l.parent ?? null, mounted: l.mounts > 0 })),
+      store: this.store.toJSON(),
+    };
+  }
+}
+
+function emptyLike(volume: Volume): Volume {
+  const Ctor = volume.constructor as new () => Volume;
+  return new Ctor();
+}
