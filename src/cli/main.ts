@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import { Command, Option } from 'commander';
 import { allModels } from '../../models/index.js';
 import type { DriverModel } from '../engine/driver.js';
@@ -9,6 +10,7 @@ import { runExperiment, REVIEW_2014 } from '../report/experiment.js';
 import { formatBytes, renderTable } from '../report/format.js';
 import { TraceError } from '../trace/parse.js';
 import { allHeld, runTrace, type RunReport } from './run-trace.js';
+import { registerInspect } from './inspect.js';
 
 /** Exit statuses of the spec: 0 every expectation held, 1 some failed, 2 unusable input. */
 const EXIT_FAILED = 1;
@@ -104,7 +106,9 @@ export function main(argv: string[]): number {
         options: parseOptionPairs(o.driverOpt),
         ...(o.image !== undefined ? { image: o.image } : {}),
         ...(o.seed !== undefined ? { seed: o.seed } : {}),
-        loadImage: from => loadImageSource(from),
+        // a relative image path: from the working directory, else next to the trace
+        loadImage: from => loadImageSource(from.startsWith('builtin:') || isAbsolute(from) || existsSync(from) ? from : resolvePath(dirname(file), from)),
+        writeArchive: (to, bytes) => writeFileSync(to, bytes),
       });
       if (o.json) console.log(JSON.stringify(report));
       else printRun(report, o.verbose ?? false);
@@ -167,6 +171,8 @@ export function main(argv: string[]): number {
       }
       console.log(renderTable(rows));
     });
+
+  registerInspect(program, code => (status = code));
 
   try {
     program.parse(argv, { from: 'user' });

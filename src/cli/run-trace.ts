@@ -30,6 +30,8 @@ export interface RunRequest {
   readonly image?: string;
   readonly seed?: number;
   readonly loadImage: (from: string) => Volume[];
+  /** Writes the archives `export` and `save` lines produce. */
+  readonly writeArchive?: (to: string, bytes: Uint8Array) => void;
 }
 
 /** Options for one model: the trace's `driver` lines for it, then the command line's (keys it knows). */
@@ -64,7 +66,7 @@ export function runTrace(req: RunRequest): RunReport {
       throw new TraceError(req.file, 0, (e as Error).message);
     }
     const host = new Host(model, options, req.seed !== undefined ? { seed: req.seed } : {});
-    const runner = new TraceRunner(host, req.file, req.loadImage);
+    const runner = new TraceRunner(host, req.file, req.loadImage, req.writeArchive);
     for (const l of prelude) {
       const r = runner.runLine(l);
       if (r.outcome !== 'ok') throw new TraceError(req.file, 0, `--image ${req.image}: ${r.op} failed with ${r.outcome}`);

@@ -2,6 +2,8 @@ import { bytesSource, PATTERN_SOURCE, randomSource, ZERO_SOURCE, type DataSlice 
 import { FsError, type Errno } from '../fs/errno.js';
 import type { StorageUsage } from '../engine/driver.js';
 import type { Volume } from '../fs/volume.js';
+import { exportTree } from '../image/export.js';
+import { saveImage } from '../image/save.js';
 import type { ContainerRecord, Host } from '../engine/host.js';
 import { O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY, type OpenFile, type Syscalls } from '../vfs/syscalls.js';
 import { TraceError, type TraceLine } from './parse.js';
@@ -58,6 +60,8 @@ export class TraceRunner {
     readonly file: string,
     /** Loads an image source (`from`) into layer trees; errors are unusable input. */
     readonly loadImage: (from: string) => Volume[],
+    /** Writes an archive an `export` or `save` line produces (the CLI writes next to the trace). */
+    readonly writeArchive: (to: string, bytes: Uint8Array) => void = () => {},
   ) {}
 
   runAll(lines: readonly TraceLine[]): void {
@@ -165,6 +169,14 @@ export class TraceRunner {
       case 'mark':
         this.marks.push({ label: op.label, line, usage: this.host.usage() });
         return undefined;
+      case 'export':
+        this.writeArchive(op.to, exportTree(this.host.container(op.container).sys.mount, { mtime: 'seconds' }));
+        return undefined;
+      case 'save': {
+        const image = this.host.image(op.image);
+        this.writeArchive(op.to, saveImage({ name: op.image, layers: image.trees }));
+        return undefined;
+      }
       case 'as':
         this.creds = { uid: op.uid, gid: op.gid, groups: [op.gid] };
         return undefined;
@@ -173,7 +185,7 @@ export class TraceRunner {
     }
   }
 
-  private fileOp(op: Exclude<TraceOp, { op: 'driver' | 'image' | 'run' | 'use' | 'stop' | 'commit' | 'rm' | 'rmi' | 'mark' | 'as' }>, sys: Sys): boolean | undefined {
+  private fileOp(op: Exclude<TraceOp, { op: 'driver' | 'image' | 'run' | 'use' | 'stop' | 'commit' | 'rm' | 'rmi' | 'mark' | 'as' | 'export' | 'save' }>, sys: Sys): boolean | undefined {
     switch (op.op) {
       case 'open': {
         if (op.fd !== undefined) this.fds.delete(op.fd);

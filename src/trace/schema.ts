@@ -79,6 +79,9 @@ export const opSchemas = {
   rm: z.object({ ...common, container: z.string().min(1) }),
   rmi: z.object({ ...common, image: z.string().min(1) }),
   mark: z.object({ ...common, label: z.string().min(1) }),
+  // project additions (trace-format.md allows new ops): `docker export` and `docker save` to a file
+  export: z.object({ ...common, container: z.string().min(1), to: z.string().min(1) }),
+  save: z.object({ ...common, image: z.string().min(1), to: z.string().min(1) }),
   as: z.object({ ...common, uid: id.refine(n => n >= 0), gid: id.refine(n => n >= 0) }),
   // file ops
   open: z.object({ ...common, path, flags: flagsSchema.optional(), mode: modeSchema.optional(), fd: z.string().min(1).optional() }),

@@ -439,6 +439,11 @@ export class Syscalls<V extends object> {
     }
   }
 
+  /** The real inode a path reaches (through symlinks): what the page cache and the kernel's inode cache key on. */
+  realInode(path: string): Inode {
+    return this.call('stat', path, () => this.mount.inode(this.resolve(path, true).node));
+  }
+
   /** readlink(2). */
   readlink(path: string): string {
     return this.call('readlink', path, () => {

@@ -107,3 +107,25 @@ describe('layersim drivers and --help', () => {
     expect(out).toContain('run');
   });
 });
+
+describe('layersim run: export and save lines', () => {
+  it('writes a docker export and a docker save archive that load back', async () => {
+    const { loadImageSource } = await import('../../src/image/resolve.js');
+    const out = join(dir, 'out.tar');
+    const saved = join(dir, 'saved.tar');
+    const file = trace([
+      ...image,
+      '{"op":"writeFile","path":"/hello","data":"hi"}',
+      '{"op":"commit","container":"c","image":"next"}',
+      `{"op":"export","container":"c","to":${JSON.stringify(out)}}`,
+      `{"op":"save","image":"next","to":${JSON.stringify(saved)}}`,
+    ]);
+    expect(capture(['run', file, '--driver', 'overlay2']).status).toBe(0);
+    const [flat] = loadImageSource(out);
+    expect(new TextDecoder().decode(flat!.at('/hello')!.content!.read(0, 10))).toBe('hi');
+    expect(flat!.at('/.dockerenv')?.kind).toBe('file');
+    const layers = loadImageSource(saved);
+    expect(layers).toHaveLength(2);
+    expect(layers[1]!.at('/hello')?.kind).toBe('file');
+  });
+});
