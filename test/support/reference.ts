@@ -106,6 +106,11 @@ export class ReferenceFs {
   readonly fs: MemFs;
   private oracleSys: Sys;
   /** memfs inode numbers of non-directories that are in a lower layer (the image, or frozen by a commit). */
+  /**
+   * A copy-up broke a lower hard link since the last commit. Docker's diff may then leave the broken name out (a
+   * chmod to the same mode changes only ctime), and the link is whole again in the committed image.
+   */
+  brokeLinksSinceCommit = false;
   private lowerFiles = new Set<number>();
   /** memfs inode numbers of directories that are in a lower layer. */
   private lowerDirs = new Set<number>();
@@ -247,6 +252,7 @@ export class ReferenceFs {
   apply(op: FsOp): Outcome {
     if (op.kind === 'commit') {
       this.markAllLower();
+      this.brokeLinksSinceCommit = false;
       return 'ok';
     }
     const plan = this.plan(op);
@@ -260,6 +266,7 @@ export class ReferenceFs {
       return outcome;
     }
     for (const p of plan.breaks) this.breakLinkInMemfs(p);
+    if (plan.breaks.length > 0) this.brokeLinksSinceCommit = true;
     for (const p of plan.copiedUp) this.lowerFiles.delete(Number(this.lstatOf(p).ino));
     // resolved before the op: the target's parent path may go through the renamed name
     const renamedTo = op.kind === 'rename' ? this.real(op.to, false) : undefined;
