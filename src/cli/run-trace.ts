@@ -1,6 +1,7 @@
 import type { DriverModel, StorageUsage } from '../engine/driver.js';
 import { resolveOptions } from '../engine/drivers.js';
 import { Host } from '../engine/host.js';
+import { containerSize, imageSize } from '../report/docker-size.js';
 import type { Volume } from '../fs/volume.js';
 import { parseTrace, TraceError, type TraceLine } from '../trace/parse.js';
 import { TraceRunner, type LineResult, type MarkRecord } from '../trace/execute.js';
@@ -13,7 +14,9 @@ export interface DriverRun {
   marks: { label: string; line: number; usage: StorageUsage }[];
   usage: StorageUsage;
   /** Each container's own layer, as its directory or structures would be inspected (upper dir, etc.). */
-  containers: { name: string; layer: string; running: boolean; layerContents: unknown }[];
+  containers: { name: string; image: string; layer: string; running: boolean; sizeRwBytes: number; virtualSizeBytes: number; layerContents: unknown }[];
+  /** The images at the end: their layers and `docker images` size. */
+  images: { name: string; layers: string[]; sizeBytes: number }[];
 }
 
 export interface RunReport {
@@ -79,12 +82,19 @@ export function runTrace(req: RunRequest): RunReport {
       results: runner.results,
       marks: runner.marks.map((m: MarkRecord) => ({ label: m.label, line: m.line, usage: m.usage })),
       usage: host.usage(),
-      containers: [...host.containers.values()].map(c => ({
-        name: c.name,
-        layer: c.layer,
-        running: c.running,
-        layerContents: host.driver.inspectLayer(c.layer),
-      })),
+      containers: [...host.containers.values()].map(c => {
+        const size = containerSize(host, c);
+        return {
+          name: c.name,
+          image: c.image,
+          layer: c.layer,
+          running: c.running,
+          sizeRwBytes: size.sizeRwBytes,
+          virtualSizeBytes: size.virtualSizeBytes,
+          layerContents: host.driver.inspectLayer(c.layer),
+        };
+      }),
+      images: [...host.images.values()].map(i => ({ name: i.name, layers: [...i.layers], sizeBytes: imageSize(host, i.name) })),
     });
   }
   return { drivers };
