@@ -1,0 +1,891 @@
+import { CONSTANTS, KEY, ON_DISK, TREE, type BtrfsConfig } from './params.js';
+
+/**
+ * A btrfs filesystem as its trees: b-tree blocks of `nodesize` holding items (leaves) or key pointers (nodes),
+ * copy-on-write of every block the first time a transaction modifies it, extent records with reference counts and
+ * backrefs (lazy refcounting of shared blocks, as "Btrfs: Mixed back reference" defines it), block groups in chunks,
+ * delayed refs run at commit, and the free space tree. fs/btrfs/ctree.c, extent-tree.c, transaction.c in miniature.
+ */
+
+export type Key = readonly [objectid: number, type: number, offset: number];
+
+export function cmpKey(a: Key, b: Key): number {
+  return a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
+}
+
+/** A regular file extent item's pointer into a data extent (disk_bytenr, disk_num_bytes, offset, num_bytes). */
+export interface FileExtent {
+  readonly bytenr: number;
+  readonly diskBytes: number;
+  readonly extOffset: number;
+  readonly numBytes: number;
+}
+
+/** One leaf item: its key, its data size (the 25-byte btrfs_item header is added by the leaf) and what the model needs to find it again. */
+export interface Item {
+  readonly key: Key;
+  readonly size: number;
+  /** EXTENT_DATA: a regular extent (references a data extent); absent for inline extents and holes. */
+  readonly fe?: FileExtent;
+  /** EXTENT_DATA: a hole item (no-holes off), or the length of an inline extent. */
+  readonly hole?: number;
+  readonly inline?: number;
+  /** DIR_ITEM/DIR_INDEX/INODE_REF/XATTR_ITEM: the names the item holds (hash collisions and hard links share one item). */
+  readonly names?: readonly string[];
+}
+
+export interface Ptr {
+  readonly key: Key;
+  readonly child: Block;
+}
+
+export class Block {
+  items: Item[] = [];
+  ptrs: Ptr[] = [];
+  /** BTRFS_BLOCK_FLAG_FULL_BACKREF: the blocks it points to carry SHARED refs naming this block. */
+  full = false;
+  constructor(
+    readonly bytenr: number,
+    readonly level: number,
+    readonly gen: number,
+    readonly owner: number,
+  ) {}
+}
+
+export interface Root {
+  readonly id: number;
+  node: Block;
+  /** The block the ROOT_ITEM names, as last written (commit updates it when the root block moved). */
+  itemBytenr: number;
+  /** Dropped (subvolume deleted). */
+  dead: boolean;
+}
+
+type BgType = 'data' | 'metadata' | 'system';
+
+export interface BlockGroup {
+  readonly start: number;
+  readonly length: number;
+  readonly type: BgType;
+  used: number;
+  /** Free ranges [start, end), sorted; pinned ranges return here after the commit that freed them. */
+  free: [number, number][];
+  cursor: number;
+  itemDirty: boolean;
+  fstDirty: boolean;
+  /** FREE_SPACE_EXTENT keys currently in the free space tree for this group. */
+  fstKeys: Map<number, number>;
+}
+
+/** The extent tree's view of one extent: reference count and backrefs (keyed by root or by parent block). */
+export interface ExtentRec {
+  readonly bytenr: number;
+  readonly length: number;
+  readonly data: boolean;
+  readonly level: number;
+  refs: number;
+  /** r:<root> TREE_BLOCK_REF, p:<parent> SHARED_BLOCK_REF/SHARED_DATA_REF, d:<root>:<ino>:<offset> EXTENT_DATA_REF; value = count. */
+  readonly backrefs: Map<string, number>;
+  /** Keys of the items this extent has in the extent tree now. */
+  keys: Key[];
+}
+
+export interface Path {
+  /** nodes[level], slots[level], from the leaf (0) up to the root. */
+  readonly nodes: Block[];
+  readonly slots: number[];
+}
+
+interface Pinned {
+  readonly bytenr: number;
+  readonly length: number;
+}
+
+/** Counters the usage report reads. */
+export interface SpaceCounters {
+  dataUsed: number;
+  metadataUsed: number;
+  systemUsed: number;
+  dataChunks: number;
+  metadataChunks: number;
+  systemChunks: number;
+  rawAllocated: number;
+  treeBlocks: number;
+  transid: number;
+}
+
+export class BtrfsFs {
+  readonly nodesize: number;
+  readonly leafData: number;
+  readonly maxPtrs: number;
+  readonly maxExtentItem: number;
+  readonly dupFactor: number;
+  transid = 1;
+  /** Blocks allocated and freed, and commits, over the filesystem's life (for tests and --json). */
+  stats = { blocksCowed: 0, blocksAllocated: 0, blocksFreed: 0, commits: 0, splits: 0 };
+  readonly recs = new Map<number, ExtentRec>();
+  readonly blocks = new Map<number, Block>();
+  readonly roots = new Map<number, Root>();
+  readonly groups: BlockGroup[] = [];
+  private readonly dirtyRecs = new Set<ExtentRec>();
+  private pinned: Pinned[] = [];
+  private deviceUsed = 0;
+  /** Hooks run first in every commit (the subvolumes' delayed inode items, pending snapshots). */
+  readonly beforeCommit: (() => void)[] = [];
+  /** Charged per tree block written (CoW or new): the host's cost meter. */
+  onBlockWritten: (bytes: number) => void = () => {};
+  committed: SpaceCounters;
+
+  constructor(readonly config: BtrfsConfig) {
+    this.nodesize = config.nodesize;
+    this.leafData = config.nodesize - ON_DISK.headerBytes;
+    this.maxPtrs = Math.floor(this.leafData / ON_DISK.keyPtrBytes);
+    // BTRFS_MAX_EXTENT_ITEM_SIZE: (BTRFS_LEAF_DATA_SIZE >> 4) - sizeof(struct btrfs_item)
+    this.maxExtentItem = (this.leafData >> 4) - ON_DISK.itemHeaderBytes;
+    this.dupFactor = config.metadata === 'dup' ? 2 : 1;
+    this.mkfs();
+    this.committed = this.counters();
+  }
+
+  // ---------------------------------------------------------------- chunks and space
+
+  private chunkBytes(type: BgType, first: boolean): number {
+    const dev = this.config.deviceBytes;
+    const cap = Math.floor(dev * CONSTANTS.chunkMaxFraction);
+    const round = (n: number) => Math.floor(n / (1024 * 1024)) * 1024 * 1024;
+    if (type === 'system') return first ? CONSTANTS.mkfsSystemBytes : Math.min(CONSTANTS.systemChunkBytes, cap);
+    if (type === 'metadata') return round(first ? dev * CONSTANTS.mkfsMetadataFraction : Math.min(CONSTANTS.metadataChunkBytes, cap));
+    return round(first ? dev * CONSTANTS.mkfsDataFraction : Math.min(CONSTANTS.dataChunkBytes, cap));
+  }
+
+  private profileFactor(type: BgType): number {
+    return type === 'data' ? 1 : this.dupFactor;
+  }
+
+  /** btrfs_alloc_chunk: a block group of `type`, its CHUNK_ITEM, DEV_EXTENTs and BLOCK_GROUP_ITEM. */
+  private allocChunk(type: BgType, first = false): BlockGroup {
+    const length = this.chunkBytes(type, first);
+    const raw = length * this.profileFactor(type);
+    if (this.deviceUsed + raw > this.config.deviceBytes) throw new Error('ENOSPC: btrfs device full (no unallocated space for a new chunk)');
+    const start = this.groups.reduce((m, g) => Math.max(m, g.start + g.length), 1024 * 1024);
+    const bg: BlockGroup = { start, length, type, used: 0, free: [[start, start + length]], cursor: start, itemDirty: true, fstDirty: true, fstKeys: new Map() };
+    this.groups.push(bg);
+    this.deviceUsed += raw;
+    const stripes = this.profileFactor(type);
+    if (this.roots.has(TREE.CHUNK)) {
+      this.insertItem(this.root(TREE.CHUNK), { key: [256, KEY.CHUNK_ITEM, start], size: ON_DISK.chunkItemBytes + ON_DISK.stripeBytes * stripes });
+      for (let s = 0; s < stripes; s++) this.insertItem(this.root(TREE.DEV), { key: [1, KEY.DEV_EXTENT, this.deviceUsed - raw + s * length], size: ON_DISK.devExtentBytes });
+      this.insertItem(this.root(TREE.EXTENT), { key: [start, KEY.BLOCK_GROUP_ITEM, length], size: ON_DISK.blockGroupItemBytes });
+      if (this.config.freeSpaceTree) this.insertItem(this.root(TREE.FREE_SPACE), { key: [start, KEY.FREE_SPACE_INFO, length], size: ON_DISK.freeSpaceInfoBytes });
+    }
+    return bg;
+  }
+
+  private allocRange(type: BgType, length: number): number {
+    for (let pass = 0; pass < 2; pass++) {
+      for (const bg of this.groups) {
+        if (bg.type !== type) continue;
+        // next-fit from the group's cursor (the allocator's cluster moves forward), then from the start
+        for (const r of bg.free) {
+          const s = pass === 0 ? Math.max(r[0], bg.cursor) : r[0];
+          if (r[1] - s >= length) {
+            this.takeRange(bg, s, length);
+            bg.cursor = s + length;
+            return s;
+          }
+        }
+      }
+    }
+    const bg = this.allocChunk(type);
+    this.takeRange(bg, bg.start, length);
+    bg.cursor = bg.start + length;
+    return bg.start;
+  }
+
+  private takeRange(bg: BlockGroup, s: number, length: number): void {
+    const i = bg.free.findIndex(r => r[0] <= s && s + length <= r[1]);
+    const r = bg.free[i]!;
+    const parts: [number, number][] = [];
+    if (r[0] < s) parts.push([r[0], s]);
+    if (s + length < r[1]) parts.push([s + length, r[1]]);
+    bg.free.splice(i, 1, ...parts);
+    bg.used += length;
+    bg.itemDirty = true;
+    bg.fstDirty = true;
+  }
+
+  private groupOf(bytenr: number): BlockGroup {
+    const bg = this.groups.find(g => g.start <= bytenr && bytenr < g.start + g.length);
+    if (bg === undefined) throw new Error(`btrfs model: no block group holds ${bytenr}`);
+    return bg;
+  }
+
+  private releaseRange(bytenr: number, length: number): void {
+    const bg = this.groupOf(bytenr);
+    const f = bg.free;
+    let i = 0;
+    while (i < f.length && f[i]![0] < bytenr) i++;
+    f.splice(i, 0, [bytenr, bytenr + length]);
+    // merge with neighbours
+    if (i + 1 < f.length && f[i]![1] === f[i + 1]![0]) f.splice(i, 2, [f[i]![0], f[i + 1]![1]]);
+    if (i > 0 && f[i - 1]![1] === f[i]![0]) f.splice(i - 1, 2, [f[i - 1]![0], f[i]![1]]);
+    bg.fstDirty = true;
+  }
+
+  /** Space an extent held is no longer used; it can be reused after the commit (pinned) unless it never reached disk. */
+  private freeSpace(bytenr: number, length: number, neverWritten: boolean): void {
+    const bg = this.groupOf(bytenr);
+    bg.used -= length;
+    bg.itemDirty = true;
+    bg.fstDirty = true;
+    if (neverWritten) this.releaseRange(bytenr, length);
+    else this.pinned.push({ bytenr, length });
+  }
+
+  // ---------------------------------------------------------------- extent records
+
+  private newRec(bytenr: number, length: number, data: boolean, level: number): ExtentRec {
+    const rec: ExtentRec = { bytenr, length, data, level, refs: 0, backrefs: new Map(), keys: [] };
+    this.recs.set(bytenr, rec);
+    return rec;
+  }
+
+  private rec(bytenr: number): ExtentRec {
+    const r = this.recs.get(bytenr);
+    if (r === undefined) throw new Error(`btrfs model: no extent record at ${bytenr}`);
+    return r;
+  }
+
+  addRef(bytenr: number, ref: string, count = 1): void {
+    const rec = this.rec(bytenr);
+    rec.refs += count;
+    rec.backrefs.set(ref, (rec.backrefs.get(ref) ?? 0) + count);
+    this.dirtyRecs.add(rec);
+  }
+
+  /** Drops one reference; returns the record's remaining count. */
+  dropRef(bytenr: number, ref: string): number {
+    const rec = this.rec(bytenr);
+    let key = ref;
+    if (!rec.backrefs.has(key)) key = rec.backrefs.keys().next().value ?? ref;
+    const n = (rec.backrefs.get(key) ?? 1) - 1;
+    if (n > 0) rec.backrefs.set(key, n);
+    else rec.backrefs.delete(key);
+    rec.refs--;
+    this.dirtyRecs.add(rec);
+    return rec.refs;
+  }
+
+  /** The backref a pointer from `parent` carries: SHARED (by parent) once the parent is FULL_BACKREF, else keyed by its root. */
+  treeRefFrom(parent: Block): string {
+    return parent.full ? `p:${parent.bytenr}` : `r:${parent.owner}`;
+  }
+
+  dataRefFrom(leaf: Block, item: Item): string {
+    return leaf.full ? `p:${leaf.bytenr}` : `d:${leaf.owner}:${item.key[0]}:${item.key[2] - item.fe!.extOffset}`;
+  }
+
+  /** btrfs_inc_ref / btrfs_dec_ref: every block or data extent `b` points to gains or loses one reference from it. */
+  private changeChildRefs(b: Block, full: boolean, rootId: number, inc: boolean): void {
+    if (b.level > 0) {
+      const ref = full ? `p:${b.bytenr}` : `r:${rootId}`;
+      for (const p of b.ptrs) {
+        if (inc) this.addRef(p.child.bytenr, ref);
+        else this.dropRef(p.child.bytenr, ref);
+      }
+      return;
+    }
+    for (const it of b.items) {
+      if (it.fe === undefined) continue;
+      const ref = full ? `p:${b.bytenr}` : `d:${rootId}:${it.key[0]}:${it.key[2] - it.fe.extOffset}`;
+      if (inc) this.addRef(it.fe.bytenr, ref);
+      else this.dropRef(it.fe.bytenr, ref);
+    }
+  }
+
+  // ---------------------------------------------------------------- tree blocks
+
+  private allocBlock(owner: number, level: number): Block {
+    const type: BgType = owner === TREE.CHUNK ? 'system' : 'metadata';
+    const bytenr = this.allocRange(type, this.nodesize);
+    const b = new Block(bytenr, level, this.transid, owner);
+    this.blocks.set(bytenr, b);
+    this.newRec(bytenr, this.nodesize, false, level);
+    this.stats.blocksAllocated++;
+    this.onBlockWritten(this.nodesize * this.dupFactor);
+    return b;
+  }
+
+  /** The block's last reference went: its space is freed (now if it never reached disk, else at commit). */
+  private freeBlock(b: Block): void {
+    this.blocks.delete(b.bytenr);
+    this.stats.blocksFreed++;
+    this.freeSpace(b.bytenr, this.nodesize, b.gen === this.transid);
+  }
+
+  /**
+   * __btrfs_cow_block + update_ref_for_cow: a block from an earlier transaction is copied before its first change in
+   * this one. A shared block (refs > 1) stays for its other owners: its children gain a reference from the copy (or,
+   * when the owner copies it first, SHARED refs from the old block, which becomes FULL_BACKREF). An unshared block is
+   * freed, its children's references passing to the copy.
+   */
+  cow(root: Root, buf: Block, parent: Block | undefined, slot: number): Block {
+    if (buf.gen === this.transid) return buf;
+    const cow = this.allocBlock(root.id, buf.level);
+    this.stats.blocksCowed++;
+    cow.items = buf.items.slice();
+    cow.ptrs = buf.ptrs.slice();
+    const rec = this.rec(buf.bytenr);
+    if (rec.refs > 1) {
+      if (buf.owner === root.id && !buf.full) {
+        this.changeChildRefs(buf, true, root.id, true);
+        buf.full = true;
+        this.dirtyRecs.add(rec);
+      } else {
+        this.changeChildRefs(cow, false, root.id, true);
+      }
+    } else if (buf.full) {
+      this.changeChildRefs(cow, false, root.id, true);
+      this.changeChildRefs(buf, true, root.id, false);
+    }
+    const ref = parent === undefined ? `r:${root.id}` : this.treeRefFrom(parent);
+    this.addRef(cow.bytenr, ref);
+    if (parent === undefined) root.node = cow;
+    else parent.ptrs[slot] = { key: parent.ptrs[slot]!.key, child: cow };
+    if (this.dropRef(buf.bytenr, ref) === 0) this.freeBlock(buf);
+    return cow;
+  }
+
+  root(id: number): Root {
+    const r = this.roots.get(id);
+    if (r === undefined || r.dead) throw new Error(`btrfs model: no tree ${id}`);
+    return r;
+  }
+
+  /** A new tree: one empty leaf (btrfs_create_tree). */
+  createTree(id: number): Root {
+    const leaf = this.allocBlock(id, 0);
+    this.addRef(leaf.bytenr, `r:${id}`);
+    const root: Root = { id, node: leaf, itemBytenr: -1, dead: false };
+    this.roots.set(id, root);
+    return root;
+  }
+
+  private leafUsed(b: Block): number {
+    let n = 0;
+    for (const it of b.items) n += ON_DISK.itemHeaderBytes + it.size;
+    return n;
+  }
+
+  /** btrfs_search_slot: the path to `key`; with `cow`, every block on it is copied first as needed. Levels visited are returned in `path.nodes.length`. */
+  search(root: Root, key: Key, cow: boolean): Path {
+    let b = cow ? this.cow(root, root.node, undefined, 0) : root.node;
+    const nodes: Block[] = [];
+    const slots: number[] = [];
+    for (;;) {
+      if (b.level === 0) {
+        nodes[0] = b;
+        slots[0] = lowerBound(b.items, key);
+        break;
+      }
+      let slot = upperBound(b.ptrs, key) - 1;
+      if (slot < 0) slot = 0;
+      nodes[b.level] = b;
+      slots[b.level] = slot;
+      const child = b.ptrs[slot]!.child;
+      b = cow ? this.cow(root, child, b, slot) : child;
+    }
+    return { nodes, slots };
+  }
+
+  find(root: Root, key: Key): Item | undefined {
+    const p = this.search(root, key, false);
+    const it = p.nodes[0]!.items[p.slots[0]!];
+    return it !== undefined && cmpKey(it.key, key) === 0 ? it : undefined;
+  }
+
+  /** Items with lo <= key <= hi, in key order, without changing anything. */
+  *range(root: Root, lo: Key, hi: Key): Generator<Item> {
+    const walk = function* (b: Block): Generator<Item> {
+      if (b.level === 0) {
+        for (let i = lowerBound(b.items, lo); i < b.items.length; i++) {
+          const it = b.items[i]!;
+          if (cmpKey(it.key, hi) > 0) return;
+          yield it;
+        }
+        return;
+      }
+      for (let i = 0; i < b.ptrs.length; i++) {
+        const next = b.ptrs[i + 1];
+        if (next !== undefined && cmpKey(next.key, lo) <= 0) continue;
+        if (i > 0 && cmpKey(b.ptrs[i]!.key, hi) > 0) return;
+        yield* walk(b.ptrs[i]!.child);
+      }
+    };
+    yield* walk(root.node);
+  }
+
+  /** Keys in parents follow the first key of their child (fixup_low_keys). */
+  private fixKeys(path: Path, level: number): void {
+    for (let l = level; l + 1 < path.nodes.length; l++) {
+      const b = path.nodes[l]!;
+      const parent = path.nodes[l + 1]!;
+      const slot = path.slots[l + 1]!;
+      const first = b.level === 0 ? b.items[0]?.key : b.ptrs[0]?.key;
+      if (first === undefined) return;
+      parent.ptrs[slot] = { key: first, child: b };
+      if (slot !== 0) return;
+    }
+  }
+
+  private addItemRefs(leaf: Block, it: Item): void {
+    if (it.fe !== undefined) this.addRef(it.fe.bytenr, this.dataRefFrom(leaf, it));
+  }
+
+  private dropItemRefs(leaf: Block, it: Item): void {
+    if (it.fe !== undefined) this.dropRef(it.fe.bytenr, this.dataRefFrom(leaf, it));
+  }
+
+  /** btrfs_insert_item: the item goes in its leaf, which splits when full (split_leaf). An existing key is replaced. */
+  insertItem(root: Root, item: Item): void {
+    const need = ON_DISK.itemHeaderBytes + item.size;
+    if (need > this.leafData) throw new Error(`btrfs model: item of ${item.size} bytes does not fit a leaf`);
+    let path = this.search(root, item.key, true);
+    const first = path.nodes[0]!;
+    const existing = first.items[path.slots[0]!];
+    if (existing !== undefined && cmpKey(existing.key, item.key) === 0) {
+      this.dropItemRefs(first, existing);
+      first.items.splice(path.slots[0]!, 1);
+    }
+    for (let tries = 0; this.leafData - this.leafUsed(path.nodes[0]!) < need; tries++) {
+      if (tries > 4) throw new Error('btrfs model: leaf split did not make room');
+      this.splitLeaf(root, path, item.key);
+      // every block on the path is this transaction's now: searching again copies nothing
+      path = this.search(root, item.key, true);
+    }
+    const leaf = path.nodes[0]!;
+    const slot = path.slots[0]!;
+    leaf.items.splice(slot, 0, item);
+    this.addItemRefs(leaf, item);
+    if (slot === 0) this.fixKeys(path, 0);
+  }
+
+  /** Replaces the item with the same key (it must exist), in place when it still fits. */
+  updateItem(root: Root, item: Item): void {
+    this.insertItem(root, item);
+  }
+
+  deleteItem(root: Root, key: Key): Item | undefined {
+    const path = this.search(root, key, true);
+    const leaf = path.nodes[0]!;
+    const slot = path.slots[0]!;
+    const it = leaf.items[slot];
+    if (it === undefined || cmpKey(it.key, key) !== 0) return undefined;
+    this.dropItemRefs(leaf, it);
+    leaf.items.splice(slot, 1);
+    if (leaf.items.length === 0 && path.nodes.length > 1) this.removeBlock(root, path, 0);
+    else if (slot === 0) this.fixKeys(path, 0);
+    return it;
+  }
+
+  /** An emptied block leaves its parent (btrfs_del_leaf / del_ptr); a root node left with one child gives way to it. */
+  private removeBlock(root: Root, path: Path, level: number): void {
+    const b = path.nodes[level]!;
+    const parent = path.nodes[level + 1]!;
+    const slot = path.slots[level + 1]!;
+    parent.ptrs.splice(slot, 1);
+    if (this.dropRef(b.bytenr, this.treeRefFrom(parent)) === 0) this.freeBlock(b);
+    if (parent.ptrs.length === 0 && level + 2 < path.nodes.length) {
+      this.removeBlock(root, path, level + 1);
+      return;
+    }
+    if (slot === 0) this.fixKeys(path, level + 1);
+    if (parent === root.node && parent.ptrs.length === 1) {
+      const child = this.cow(root, parent.ptrs[0]!.child, parent, 0);
+      // the child's reference moves from the old root node to the root item: same root, same backref
+      root.node = child;
+      if (this.dropRef(parent.bytenr, `r:${root.id}`) === 0) this.freeBlock(parent);
+    }
+  }
+
+  /**
+   * split_leaf: a key past the last item starts a new empty leaf (the sequential-insert case); otherwise the items
+   * are divided by bytes.
+   */
+  private splitLeaf(root: Root, path: Path, key: Key): void {
+    const leaf = path.nodes[0]!;
+    const slot = path.slots[0]!;
+    this.stats.splits++;
+    const right = this.allocBlock(root.id, 0);
+    const n = leaf.items.length;
+    let rightKey: Key = key;
+    if (slot < n) {
+      let mid = 0;
+      let acc = 0;
+      const total = this.leafUsed(leaf);
+      while (mid < n - 1 && acc + ON_DISK.itemHeaderBytes + leaf.items[mid]!.size <= total / 2) acc += ON_DISK.itemHeaderBytes + leaf.items[mid++]!.size;
+      if (mid === 0) mid = 1;
+      right.items = leaf.items.splice(mid);
+      rightKey = right.items[0]!.key;
+    }
+    this.insertPtr(root, path, 1, right, rightKey);
+  }
+
+  /** Links a new block, right sibling of path.nodes[level-1], into the level above, splitting or growing the tree. */
+  private insertPtr(root: Root, path: Path, level: number, block: Block, key: Key): void {
+    const left = path.nodes[level - 1]!;
+    let parent = path.nodes[level];
+    if (parent === undefined) {
+      // insert_new_root: the tree grows one level; the old root's reference moves from the root item to the new
+      // root node, which belongs to the same root (backref r:root either way)
+      parent = this.allocBlock(root.id, level);
+      parent.ptrs = [{ key: (left.level === 0 ? left.items[0]?.key : left.ptrs[0]?.key) ?? key, child: left }];
+      this.addRef(parent.bytenr, `r:${root.id}`);
+      root.node = parent;
+      path.nodes[level] = parent;
+      path.slots[level] = 0;
+    }
+    parent.ptrs.splice(path.slots[level]! + 1, 0, { key, child: block });
+    this.addRef(block.bytenr, this.treeRefFrom(parent));
+    if (parent.ptrs.length > this.maxPtrs) this.splitNode(root, path, level);
+  }
+
+  private splitNode(root: Root, path: Path, level: number): void {
+    const node = path.nodes[level]!;
+    this.stats.splits++;
+    const right = this.allocBlock(root.id, level);
+    right.ptrs = node.ptrs.splice(node.ptrs.length >> 1);
+    // the moved pointers come from `right` now: same root, so their keyed backrefs stay
+    this.insertPtr(root, path, level + 1, right, right.ptrs[0]!.key);
+  }
+
+  // ---------------------------------------------------------------- data extents and checksums
+
+  /** A new data extent (allocated at writeback), its checksum items in the csum tree. */
+  allocData(length: number): number {
+    const bytenr = this.allocRange('data', length);
+    this.newRec(bytenr, length, true, 0);
+    const csum = this.root(TREE.CSUM);
+    const sectors = length / this.config.sectorsize;
+    const perItem = Math.floor((this.leafData - 2 * ON_DISK.itemHeaderBytes) / ON_DISK.csumBytes);
+    for (let s = 0; s < sectors; s += perItem) {
+      const n = Math.min(perItem, sectors - s);
+      this.insertItem(csum, { key: [TREE.EXTENT_CSUM, KEY.EXTENT_CSUM, bytenr + s * this.config.sectorsize], size: n * ON_DISK.csumBytes });
+    }
+    return bytenr;
+  }
+
+  // ---------------------------------------------------------------- subvolume deletion
+
+  /**
+   * btrfs_drop_snapshot: the tree's references are dropped top-down; a block others still reference keeps its
+   * children (made SHARED-referenced first when this root owned it), one only this tree held is freed with its refs.
+   */
+  dropTree(root: Root): void {
+    const drop = (b: Block, ref: string): void => {
+      const rec = this.rec(b.bytenr);
+      if (rec.refs > 1) {
+        if (b.owner === root.id && !b.full) {
+          this.changeChildRefs(b, true, root.id, true);
+          this.changeChildRefs(b, false, root.id, false);
+          b.full = true;
+        }
+        this.dropRef(b.bytenr, ref);
+        return;
+      }
+      if (b.level > 0) for (const p of b.ptrs) drop(p.child, this.treeRefFrom(b));
+      else for (const it of b.items) this.dropItemRefs(b, it);
+      this.dropRef(b.bytenr, ref);
+      this.freeBlock(b);
+    };
+    drop(root.node, `r:${root.id}`);
+    root.dead = true;
+    this.roots.delete(root.id);
+    this.deleteItem(this.root(TREE.ROOT), [root.id, KEY.ROOT_ITEM, 0]);
+  }
+
+  /** create_pending_snapshot: the source root is copied on write, then copied again as the new tree's root. */
+  snapshotTree(src: Root, id: number): Root {
+    const old = this.cow(src, src.node, undefined, 0);
+    const copy = this.allocBlock(id, old.level);
+    copy.items = old.items.slice();
+    copy.ptrs = old.ptrs.slice();
+    this.addRef(copy.bytenr, `r:${id}`);
+    this.changeChildRefs(copy, false, id, true);
+    const root: Root = { id, node: copy, itemBytenr: -1, dead: false };
+    this.roots.set(id, root);
+    return root;
+  }
+
+  // ---------------------------------------------------------------- commit
+
+  /** The extent items of one record, inline backrefs first while the item stays under BTRFS_MAX_EXTENT_ITEM_SIZE. */
+  private extentItems(rec: ExtentRec): Item[] {
+    const skinny = !rec.data && this.config.skinnyMetadata;
+    const key: Key = skinny ? [rec.bytenr, KEY.METADATA_ITEM, rec.level] : [rec.bytenr, KEY.EXTENT_ITEM, rec.length];
+    let size = ON_DISK.extentItemBytes + (!rec.data && !skinny ? ON_DISK.treeBlockInfoBytes : 0);
+    const keyed: Item[] = [];
+    for (const [ref, count] of [...rec.backrefs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const shared = ref.startsWith('p:');
+      const inl = !rec.data ? ON_DISK.inlineTreeRefBytes : shared ? ON_DISK.inlineSharedDataRefBytes : ON_DISK.inlineDataRefBytes;
+      // tree block refs carry no count: one backref per reference
+      const copies = rec.data ? 1 : count;
+      for (let c = 0; c < copies; c++) {
+        if (size + inl <= this.maxExtentItem) {
+          size += inl;
+          continue;
+        }
+        const h = hashRef(ref) + c;
+        if (!rec.data) keyed.push({ key: [rec.bytenr, shared ? KEY.SHARED_BLOCK_REF : KEY.TREE_BLOCK_REF, h], size: ON_DISK.keyedTreeRefBytes });
+        else keyed.push({ key: [rec.bytenr, shared ? KEY.SHARED_DATA_REF : KEY.EXTENT_DATA_REF, h], size: shared ? ON_DISK.keyedSharedDataRefBytes : ON_DISK.keyedDataRefBytes });
+      }
+    }
+    return [{ key, size }, ...keyed];
+  }
+
+  /** __btrfs_run_delayed_refs: extent items follow their records; a record with no reference left goes, with its checksums. */
+  private runDelayedRefs(): boolean {
+    if (this.dirtyRecs.size === 0) return false;
+    const extent = this.root(TREE.EXTENT);
+    const batch = [...this.dirtyRecs];
+    this.dirtyRecs.clear();
+    for (const rec of batch) {
+      const want = rec.refs > 0 ? this.extentItems(rec) : [];
+      const wantKeys = new Set(want.map(i => i.key.join(':')));
+      for (const k of rec.keys) if (!wantKeys.has(k.join(':'))) this.deleteItem(extent, k);
+      const have = new Map(rec.keys.map(k => [k.join(':'), k] as const));
+      for (const it of want) {
+        const cur = have.has(it.key.join(':')) ? this.find(extent, it.key) : undefined;
+        if (cur === undefined || cur.size !== it.size) this.insertItem(extent, it);
+      }
+      rec.keys = want.map(i => i.key);
+      if (rec.refs === 0 && this.recs.get(rec.bytenr) === rec) {
+        this.recs.delete(rec.bytenr);
+        if (rec.data) {
+          const csum = this.root(TREE.CSUM);
+          const keys = [...this.range(csum, [TREE.EXTENT_CSUM, KEY.EXTENT_CSUM, rec.bytenr], [TREE.EXTENT_CSUM, KEY.EXTENT_CSUM, rec.bytenr + rec.length - 1])].map(i => i.key);
+          for (const k of keys) this.deleteItem(csum, k);
+          this.freeSpace(rec.bytenr, rec.length, false);
+        }
+      }
+    }
+    return true;
+  }
+
+  private updateBlockGroupItems(): boolean {
+    let changed = false;
+    for (const bg of this.groups) {
+      if (!bg.itemDirty) continue;
+      bg.itemDirty = false;
+      changed = true;
+      this.updateItem(this.root(TREE.EXTENT), { key: [bg.start, KEY.BLOCK_GROUP_ITEM, bg.length], size: ON_DISK.blockGroupItemBytes });
+    }
+    return changed;
+  }
+
+  /** The free space tree: one FREE_SPACE_EXTENT item per free range (pinned space counts as free there). */
+  private updateFreeSpaceTree(): boolean {
+    if (!this.config.freeSpaceTree) return false;
+    let changed = false;
+    const fst = this.root(TREE.FREE_SPACE);
+    for (const bg of this.groups) {
+      if (!bg.fstDirty) continue;
+      bg.fstDirty = false;
+      const ranges = mergeRanges([...bg.free, ...this.pinned.filter(p => p.bytenr >= bg.start && p.bytenr < bg.start + bg.length).map(p => [p.bytenr, p.bytenr + p.length] as [number, number])]);
+      const want = new Map(ranges.map(([s, e]) => [s, e - s] as const));
+      let touched = false;
+      for (const [s, len] of [...bg.fstKeys]) {
+        if (want.get(s) === len) continue;
+        this.deleteItem(fst, [s, KEY.FREE_SPACE_EXTENT, len]);
+        bg.fstKeys.delete(s);
+        touched = true;
+      }
+      for (const [s, len] of want) {
+        if (bg.fstKeys.get(s) === len) continue;
+        this.insertItem(fst, { key: [s, KEY.FREE_SPACE_EXTENT, len], size: 0 });
+        bg.fstKeys.set(s, len);
+        touched = true;
+      }
+      if (touched) {
+        this.updateItem(fst, { key: [bg.start, KEY.FREE_SPACE_INFO, bg.length], size: ON_DISK.freeSpaceInfoBytes });
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+  /** commit_cowonly_roots / commit_fs_roots: a ROOT_ITEM is rewritten when its tree's root block moved. */
+  private updateRootItems(): boolean {
+    let changed = false;
+    const rootTree = this.root(TREE.ROOT);
+    for (const r of this.roots.values()) {
+      if (r.id === TREE.ROOT || r.id === TREE.CHUNK || r.dead) continue;
+      if (r.itemBytenr === r.node.bytenr) continue;
+      r.itemBytenr = r.node.bytenr;
+      this.updateItem(rootTree, { key: [r.id, KEY.ROOT_ITEM, 0], size: ON_DISK.rootItemBytes });
+      changed = true;
+    }
+    return changed;
+  }
+
+  /** btrfs_commit_transaction: delayed inodes and snapshots, then delayed refs, block groups, free space and root items until nothing moves. */
+  commit(): void {
+    for (const hook of this.beforeCommit) hook();
+    for (let pass = 0; ; pass++) {
+      if (pass > 64) throw new Error('btrfs model: commit did not converge');
+      let changed = this.runDelayedRefs();
+      changed = this.updateBlockGroupItems() || changed;
+      changed = this.updateFreeSpaceTree() || changed;
+      changed = this.updateRootItems() || changed;
+      if (!changed && this.dirtyRecs.size === 0) break;
+    }
+    for (const p of this.pinned) this.releaseRange(p.bytenr, p.length);
+    this.pinned = [];
+    this.transid++;
+    this.stats.commits++;
+    this.committed = this.counters();
+  }
+
+  counters(): SpaceCounters {
+    let dataUsed = 0;
+    let metadataUsed = 0;
+    let systemUsed = 0;
+    let dataChunks = 0;
+    let metadataChunks = 0;
+    let systemChunks = 0;
+    let rawAllocated = 0;
+    for (const bg of this.groups) {
+      rawAllocated += bg.length * this.profileFactor(bg.type);
+      if (bg.type === 'data') {
+        dataUsed += bg.used;
+        dataChunks += bg.length;
+      } else if (bg.type === 'metadata') {
+        metadataUsed += bg.used;
+        metadataChunks += bg.length;
+      } else {
+        systemUsed += bg.used;
+        systemChunks += bg.length;
+      }
+    }
+    return { dataUsed, metadataUsed, systemUsed, dataChunks, metadataChunks, systemChunks, rawAllocated, treeBlocks: this.blocks.size, transid: this.transid };
+  }
+
+  /** Raw bytes in use as statfs counts them (btrfs_statfs: the sum of every space_info's disk_used). */
+  dfUsed(c: SpaceCounters): number {
+    return c.dataUsed + (c.metadataUsed + c.systemUsed) * this.dupFactor;
+  }
+
+  /** The GlobalReserve `btrfs filesystem df` prints: the extent, csum and root trees' size plus a 10-item insert, at most 512 MiB (block-rsv.c). */
+  globalReserve(): number {
+    const used = (id: number) => {
+      const r = this.roots.get(id);
+      if (r === undefined) return 0;
+      let n = 0;
+      const count = (b: Block) => {
+        n++;
+        for (const p of b.ptrs) count(p.child);
+      };
+      count(r.node);
+      return n * this.nodesize;
+    };
+    const insert = this.nodesize * CONSTANTS.maxLevel * 2 * CONSTANTS.globalReserveMinItems;
+    return Math.min(CONSTANTS.globalReserveMaxBytes, used(TREE.EXTENT) + used(TREE.CSUM) + used(TREE.ROOT) + insert);
+  }
+
+  /** mkfs.btrfs: the first chunks and the trees a fresh filesystem holds. */
+  private mkfs(): void {
+    this.allocChunk('system', true);
+    this.allocChunk('metadata', true);
+    this.allocChunk('data', true);
+    this.createTree(TREE.ROOT);
+    this.createTree(TREE.CHUNK);
+    this.createTree(TREE.DEV);
+    this.createTree(TREE.EXTENT);
+    this.createTree(TREE.CSUM);
+    this.createTree(TREE.UUID);
+    if (this.config.freeSpaceTree) this.createTree(TREE.FREE_SPACE);
+    for (const bg of this.groups) {
+      const stripes = this.profileFactor(bg.type);
+      this.insertItem(this.root(TREE.CHUNK), { key: [256, KEY.CHUNK_ITEM, bg.start], size: ON_DISK.chunkItemBytes + ON_DISK.stripeBytes * stripes });
+      for (let s = 0; s < stripes; s++) this.insertItem(this.root(TREE.DEV), { key: [1, KEY.DEV_EXTENT, bg.start + s * bg.length], size: ON_DISK.devExtentBytes });
+      this.insertItem(this.root(TREE.EXTENT), { key: [bg.start, KEY.BLOCK_GROUP_ITEM, bg.length], size: ON_DISK.blockGroupItemBytes });
+      if (this.config.freeSpaceTree) this.insertItem(this.root(TREE.FREE_SPACE), { key: [bg.start, KEY.FREE_SPACE_INFO, bg.length], size: ON_DISK.freeSpaceInfoBytes });
+    }
+  }
+
+  /** Every tree block reachable from a live root, once each (shared blocks are counted once). */
+  liveBlocks(): Set<Block> {
+    const seen = new Set<Block>();
+    const walk = (b: Block) => {
+      if (seen.has(b)) return;
+      seen.add(b);
+      for (const p of b.ptrs) walk(p.child);
+    };
+    for (const r of this.roots.values()) if (!r.dead) walk(r.node);
+    return seen;
+  }
+
+  /**
+   * The reference-count invariant: every extent's count equals the pointers to it from distinct live blocks (and root
+   * items), and every data extent's count the file extent items in distinct live leaves. Returns the mismatches.
+   */
+  checkRefs(): string[] {
+    const counts = new Map<number, number>();
+    const bump = (b: number) => counts.set(b, (counts.get(b) ?? 0) + 1);
+    for (const r of this.roots.values()) if (!r.dead) bump(r.node.bytenr);
+    for (const b of this.liveBlocks()) {
+      for (const p of b.ptrs) bump(p.child.bytenr);
+      for (const it of b.items) if (it.fe !== undefined) bump(it.fe.bytenr);
+    }
+    const bad: string[] = [];
+    for (const [bytenr, rec] of this.recs) {
+      if (rec.refs === 0) continue;
+      const n = counts.get(bytenr) ?? 0;
+      if (n !== rec.refs) bad.push(`${rec.data ? 'data' : 'tree'} extent ${bytenr}: refs ${rec.refs}, referenced ${n}`);
+      let sum = 0;
+      for (const c of rec.backrefs.values()) sum += c;
+      if (sum !== rec.refs) bad.push(`extent ${bytenr}: backrefs sum ${sum} != refs ${rec.refs}`);
+    }
+    for (const [bytenr, n] of counts) if (!this.recs.has(bytenr) || this.rec(bytenr).refs === 0) bad.push(`extent ${bytenr} referenced ${n} times but has no record`);
+    return bad;
+  }
+}
+
+function lowerBound(items: readonly Item[], key: Key): number {
+  let lo = 0;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (cmpKey(items[mid]!.key, key) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function upperBound(ptrs: readonly Ptr[], key: Key): number {
+  let lo = 0;
+  let hi = ptrs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (cmpKey(ptrs[mid]!.key, key) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function mergeRanges(ranges: [number, number][]): [number, number][] {
+  ranges.sort((a, b) => a[0] - b[0]);
+  const out: [number, number][] = [];
+  for (const r of ranges) {
+    const last = out.at(-1);
+    if (last !== undefined && last[1] >= r[0]) last[1] = Math.max(last[1], r[1]);
+    else out.push([r[0], r[1]]);
+  }
+  return out;
+}
+
+function hashRef(ref: string): number {
+  let h = 0;
+  for (let i = 0; i < ref.length; i++) h = (Math.imul(h, 31) + ref.charCodeAt(i)) >>> 0;
+  return h * 64;
+}

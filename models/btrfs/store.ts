@@ -1,0 +1,223 @@
+import { createHash } from 'node:crypto';
+import type { SnapshotStore } from '../../src/block/snapshot-driver.js';
+import type { DriverEnv, StorageUsage } from '../../src/engine/driver.js';
+import { CostMeter } from '../../src/fs/cost.js';
+import type { Inode } from '../../src/fs/inode.js';
+import { InoAllocator } from '../../src/fs/inode.js';
+import { Volume, type BackingFs } from '../../src/fs/volume.js';
+import { nameBytes } from './crc32c.js';
+import { BtrfsFs, type Block } from './fs.js';
+import { CONSTANTS, KEY, ON_DISK, TREE, type BtrfsConfig } from './params.js';
+import { Subvol } from './subvolume.js';
+
+/** What the generic Volume accounting assumes of btrfs (its own figures come from the trees, not from this). */
+function btrfsBacking(config: BtrfsConfig): BackingFs {
+  return {
+    name: 'btrfs',
+    blockBytes: config.sectorsize,
+    inodeBytes: ON_DISK.inodeItemBytes,
+    inlineXattrBytes: config.nodesize,
+    fastSymlinkMaxBytes: config.sectorsize,
+  };
+}
+
+/**
+ * A cost meter that forwards to the host's and charges a name lookup as the fs-tree levels it visits (a DIR_ITEM
+ * search goes from the subvolume's root node down to a leaf).
+ */
+function treeMeter(base: CostMeter, height: () => number): CostMeter {
+  const m = Object.create(CostMeter.prototype) as CostMeter;
+  for (const k of ['dataBytes', 'metadataBytes', 'copyUpBytes'] as const) {
+    Object.defineProperty(m, k, { get: () => base[k], set: (v: number) => (base[k] = v), enumerable: true });
+  }
+  Object.defineProperty(m, 'lookups', {
+    get: () => base.lookups,
+    set: (v: number) => (base.lookups = v === 0 ? 0 : base.lookups + (v - base.lookups) * height()),
+    enumerable: true,
+  });
+  return m;
+}
+
+/**
+ * Docker's btrfs graphdriver store (moby v1.3.0 daemon/graphdriver/btrfs/btrfs.go) on one btrfs filesystem: layers are
+ * subvolumes under /var/lib/docker/btrfs/subvolumes of the top-level subvolume; a base layer is
+ * BTRFS_IOC_SUBVOL_CREATE, every other a BTRFS_IOC_SNAP_CREATE_V2 snapshot of its parent, removal
+ * BTRFS_IOC_SNAP_DESTROY. Get/Put mount nothing (the subvolume is a directory of the mounted filesystem), so
+ * transactions commit when a subvolume is created or snapshotted (the ioctls commit) and on sync.
+ */
+export class BtrfsStore implements SnapshotStore<Subvol> {
+  readonly fs: BtrfsFs;
+  readonly top: Subvol;
+  private readonly subvolsDir: Inode;
+  private readonly live = new Map<number, Subvol>();
+  private nextId: number = TREE.FIRST_FREE;
+  private pending: (() => void)[] = [];
+  private readonly backing: BackingFs;
+
+  constructor(
+    readonly config: BtrfsConfig,
+    readonly env: DriverEnv,
+  ) {
+    this.fs = new BtrfsFs(config);
+    this.backing = btrfsBacking(config);
+    this.fs.onBlockWritten = bytes => {
+      env.meter.metadataBytes += bytes;
+    };
+    // the top-level subvolume (FS_TREE) holds /var/lib/docker (driver-semantics §0.6)
+    this.top = new Subvol(this.fs, this.fs.createTree(TREE.FS), '<FS_TREE>');
+    this.top.volume = new Volume({ clock: env.clock, inos: new InoAllocator(TREE.FIRST_FREE), meter: new CostMeter(), observer: this.top, backing: this.backing, atime: config.atime });
+    this.top.addName(this.top.root, [TREE.FIRST_FREE, KEY.INODE_REF, TREE.FIRST_FREE], '..', ON_DISK.inodeRefBytes + 2);
+    let dir = this.top.volume.root;
+    for (const part of CONSTANTS.subvolumesPath) dir = this.top.volume.createChild(dir, part, 'dir', { mode: 0o700, uid: 0, gid: 0 });
+    this.subvolsDir = dir;
+    this.fs.beforeCommit.push(() => {
+      this.top.flushInodes();
+      for (const sv of this.live.values()) sv.flushInodes();
+      const pending = this.pending;
+      this.pending = [];
+      for (const p of pending) p();
+      this.top.flushInodes();
+    });
+    this.fs.commit();
+  }
+
+  /** Docker's layer ids are 64 hex digits (init layers "<id>-init"): the subvolume's name. */
+  private subvolName(id: string): string {
+    const hex = createHash('sha256').update(id).digest('hex');
+    return id.endsWith('-init') ? `${hex}-init` : hex;
+  }
+
+  /** The subvolume's entries outside its own tree: ROOT_REF/ROOT_BACKREF, the dir entry in subvolumes/, a UUID item. */
+  private link(sv: Subvol): void {
+    const n = nameBytes(sv.name);
+    const rootTree = this.fs.root(TREE.ROOT);
+    this.fs.insertItem(rootTree, { key: [TREE.FS, KEY.ROOT_REF, sv.id], size: ON_DISK.rootRefBytes + n });
+    this.fs.insertItem(rootTree, { key: [sv.id, KEY.ROOT_BACKREF, TREE.FS], size: ON_DISK.rootRefBytes + n });
+    this.top.linkSubvolume(this.subvolsDir, sv.name);
+    this.fs.insertItem(this.fs.root(TREE.UUID), { key: [uuidOf(sv.name), KEY.UUID_KEY_SUBVOL, uuidOf(`${sv.name}/lo`)], size: ON_DISK.uuidItemBytes });
+    this.live.set(sv.id, sv);
+  }
+
+  private meterFor(sv: Subvol): CostMeter {
+    return treeMeter(this.env.meter, () => sv.height);
+  }
+
+  /** BTRFS_IOC_SUBVOL_CREATE: a new tree with its root directory (inode 256, INODE_REF ".." to itself); commits. */
+  createBase(id: string): Subvol {
+    const sv = new Subvol(this.fs, this.fs.createTree(this.nextId++), this.subvolName(id));
+    sv.volume = new Volume({ clock: this.env.clock, inos: new InoAllocator(TREE.FIRST_FREE), meter: this.meterFor(sv), observer: sv, backing: this.backing, atime: this.config.atime });
+    sv.addName(sv.root, [TREE.FIRST_FREE, KEY.INODE_REF, TREE.FIRST_FREE], '..', ON_DISK.inodeRefBytes + 2);
+    this.link(sv);
+    this.fs.commit();
+    return sv;
+  }
+
+  /**
+   * BTRFS_IOC_SNAP_CREATE_V2: the source's dirty data is written back first (btrfs_start_delalloc_snapshot), then the
+   * snapshot is made inside the transaction commit (create_pending_snapshot).
+   */
+  snapshot(id: string, parent: Subvol): Subvol {
+    parent.writeback();
+    const sid = this.nextId++;
+    const name = this.subvolName(id);
+    let made: Subvol | undefined;
+    this.pending.push(() => {
+      made = new Subvol(this.fs, this.fs.snapshotTree(parent.root, sid), name);
+      this.link(made);
+    });
+    this.fs.commit();
+    const sv = made!;
+    sv.volume = parent.volume.snapshot({ meter: this.meterFor(sv), observer: sv });
+    return sv;
+  }
+
+  volume(dev: Subvol): Volume {
+    return dev.volume;
+  }
+
+  /** Docker 1.3's btrfs Get: no mount, the subvolume's path is returned. */
+  mount(_dev: Subvol): void {}
+
+  /** Docker 1.3's btrfs Put: nothing to undo. */
+  unmount(_dev: Subvol): void {}
+
+  /** BTRFS_IOC_SNAP_DESTROY: the entry goes, the tree's references are dropped (the cleaner's work, done at once here). */
+  remove(dev: Subvol): void {
+    if (dev.removed) return;
+    dev.removed = true;
+    this.live.delete(dev.id);
+    const n = nameBytes(dev.name);
+    const rootTree = this.fs.root(TREE.ROOT);
+    this.top.unlinkSubvolume(this.subvolsDir, dev.name);
+    this.fs.deleteItem(rootTree, [TREE.FS, KEY.ROOT_REF, dev.id]);
+    this.fs.deleteItem(rootTree, [dev.id, KEY.ROOT_BACKREF, TREE.FS]);
+    this.fs.deleteItem(this.fs.root(TREE.UUID), [uuidOf(dev.name), KEY.UUID_KEY_SUBVOL, uuidOf(`${dev.name}/lo`)]);
+    void n;
+    this.fs.dropTree(dev.root);
+  }
+
+  /** sync(2): every subvolume's dirty data written back, then the transaction committed. */
+  sync(): void {
+    for (const sv of this.live.values()) sv.writeback();
+    this.fs.commit();
+  }
+
+  usage(): StorageUsage {
+    if (this.config.measure === 'sync') this.sync();
+    const c = this.fs.committed;
+    let apparentBytes = 0;
+    for (const sv of this.live.values()) apparentBytes += sv.volume.usage().apparentBytes;
+    return {
+      dataBytes: c.dataUsed,
+      metadataBytes: c.metadataUsed,
+      dfUsedBytes: this.fs.dfUsed(c),
+      allocatedBytes: c.dataUsed + c.metadataUsed,
+      apparentBytes,
+      systemBytes: c.systemUsed,
+      dataChunkBytes: c.dataChunks,
+      metadataChunkBytes: c.metadataChunks,
+      systemChunkBytes: c.systemChunks,
+      rawAllocatedBytes: c.rawAllocated,
+      metadataRawBytes: c.metadataUsed * this.fs.dupFactor,
+      globalReserveBytes: this.fs.globalReserve(),
+      treeBlocks: c.treeBlocks,
+      transactions: this.fs.stats.commits,
+      subvolumes: this.live.size,
+    };
+  }
+
+  inspect(dev: Subvol): unknown {
+    const blocks: Block[] = [];
+    const walk = (b: Block) => {
+      blocks.push(b);
+      for (const p of b.ptrs) walk(p.child);
+    };
+    if (!dev.removed) walk(dev.root.node);
+    const shared = blocks.filter(b => (this.fs.recs.get(b.bytenr)?.refs ?? 0) > 1).length;
+    return {
+      subvolume: dev.id,
+      name: dev.name,
+      levels: dev.height,
+      treeBlocks: blocks.length,
+      sharedBlocks: shared,
+      items: blocks.reduce((n, b) => n + b.items.length, 0),
+      fileExtents: dev.removed ? [] : dev.fileExtents().map(it => ({ ino: it.key[0], offset: it.key[2], ...(it.fe ?? {}), inline: it.inline, hole: it.hole })),
+    };
+  }
+
+  toJSON(): unknown {
+    return {
+      nodesize: this.config.nodesize,
+      sectorsize: this.config.sectorsize,
+      metadataProfile: this.config.metadata,
+      transid: this.fs.transid,
+      stats: this.fs.stats,
+      blockGroups: this.fs.groups.map(g => ({ type: g.type, start: g.start, length: g.length, used: g.used })),
+      trees: [...this.fs.roots.values()].map(r => ({ id: r.id, level: r.node.level, root: r.node.bytenr })),
+    };
+  }
+}
+
+function uuidOf(s: string): number {
+  return Number.parseInt(createHash('sha256').update(s).digest('hex').slice(0, 12), 16);
+}
