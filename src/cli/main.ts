@@ -1,12 +1,13 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { allModels } from '../../models/index.js';
 import type { DriverModel } from '../engine/driver.js';
 import { capabilitiesOf } from '../engine/driver.js';
 import { parseOptionPairs, resolveOptions } from '../engine/drivers.js';
 import { loadImageSource } from '../image/resolve.js';
-import { runExperiment, REVIEW_2014 } from '../report/experiment.js';
+import { calibrate, formatCalibration } from '../report/calibrate.js';
+import { REVIEW_2014 } from '../report/experiment.js';
 import { formatBytes, renderTable } from '../report/format.js';
 import { TraceError } from '../trace/parse.js';
 import { allHeld, runTrace, type RunReport } from './run-trace.js';
@@ -142,34 +143,11 @@ export function main(argv: string[]): number {
 
   program
     .command('calibrate')
-    .description("replay the 2014 review's experiment (10 runs of a 64 KiB dd, 10 commits, 10 runs from the commits) on every driver")
+    .description("replay the 2014 review's experiment (10 runs of a 64 KiB dd, 10 commits, 10 runs from the commits) on every driver, next to the review's and Linux 6.18's figures")
     .option('--json', 'machine-readable')
-    .addOption(new Option('-o, --driver-opt <key=value>', 'driver option for the models that declare it (repeatable)').default([]).argParser(collect))
-    .action((o: { json?: boolean; driverOpt: string[] }) => {
-      const given = parseOptionPairs(o.driverOpt);
-      const results = allModels.map(m => {
-        const own = Object.fromEntries(Object.entries(given).filter(([k]) => k in m.options));
-        return runExperiment(m, own, loadImageSource('builtin:busybox'), REVIEW_2014);
-      });
-      if (o.json) {
-        console.log(JSON.stringify({ experiment: REVIEW_2014, results }));
-        return;
-      }
-      console.log('The 2014 review\'s experiment on builtin:busybox: growth per container (first container in brackets)\n');
-      const rows = [['driver', 'step', 'data', 'metadata', 'df', 'copy-up (step)']];
-      for (const r of results) {
-        for (const s of r.steps) {
-          rows.push([
-            r.driver,
-            s.step,
-            `${formatBytes(s.perContainer.dataBytes)} [${formatBytes(s.first.dataBytes)}]`,
-            `${formatBytes(s.perContainer.metadataBytes)} [${formatBytes(s.first.metadataBytes)}]`,
-            `${formatBytes(s.perContainer.dfUsedBytes)} [${formatBytes(s.first.dfUsedBytes)}]`,
-            formatBytes(s.copyUpBytes),
-          ]);
-        }
-      }
-      console.log(renderTable(rows));
+    .action((o: { json?: boolean }) => {
+      const report = calibrate(allModels, () => loadImageSource('builtin:busybox'), REVIEW_2014);
+      console.log(o.json ? JSON.stringify(report) : formatCalibration(report));
     });
 
   registerInspect(program, code => (status = code));
