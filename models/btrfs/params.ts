@@ -112,6 +112,10 @@ export const CONSTANTS = {
   /** BTRFS_MAX_LEVEL, and the global reserve's 10-item insert estimate (K block-rsv.c btrfs_calc_insert_metadata_size). */
   maxLevel: 8,
   globalReserveMinItems: 10,
+  /** vm.dirty_expire_centisecs = 3000: the flusher writes back data dirty for 30 s (Documentation/admin-guide/sysctl/vm.rst). */
+  dirtyExpireSeconds: 30,
+  /** The transaction kthread commits every 30 s (mount option commit=30, BTRFS_DEFAULT_COMMIT_INTERVAL). */
+  commitIntervalSeconds: 30,
   globalReserveMaxBytes: 512 * 1024 * 1024,
   /** Data chunks 1 GiB, metadata 256 MiB on filesystems under 50 GiB, each at most 10% of the device (K volumes.c). */
   dataChunkBytes: 1024 * 1024 * 1024,

@@ -53,6 +53,9 @@ export class BtrfsStore implements SnapshotStore<Subvol> {
   private nextId: number = TREE.FIRST_FREE;
   private pending: (() => void)[] = [];
   private readonly backing: BackingFs;
+  /** Seconds of idle time added by idle(): the clock the flusher and the transaction kthread run on. */
+  private idleSeconds = 0;
+  private lastCommitAt: number;
 
   constructor(
     readonly config: BtrfsConfig,
@@ -78,7 +81,33 @@ export class BtrfsStore implements SnapshotStore<Subvol> {
       for (const p of pending) p();
       this.top.flushInodes();
     });
+    this.lastCommitAt = this.now();
     this.fs.commit();
+  }
+
+  now(): number {
+    return this.env.clock.now() + this.idleSeconds;
+  }
+
+  private commit(): void {
+    this.lastCommitAt = this.now();
+    this.fs.commit();
+  }
+
+  /**
+   * Time passes with nothing running (the pause between two batches of commands): the flusher writes back data dirty
+   * for longer than dirty_expire_centisecs, and the transaction kthread commits what is pending.
+   */
+  idle(seconds: number): void {
+    this.idleSeconds += seconds;
+    this.background();
+  }
+
+  /** The flusher and the transaction kthread, as of now. */
+  private background(): void {
+    const now = this.now();
+    for (const sv of this.live.values()) sv.writeback(now - CONSTANTS.dirtyExpireSeconds);
+    if (now - this.lastCommitAt >= CONSTANTS.commitIntervalSeconds) this.commit();
   }
 
   /** Docker's layer ids are 64 hex digits (init layers "<id>-init"): the subvolume's name. */
@@ -105,10 +134,11 @@ export class BtrfsStore implements SnapshotStore<Subvol> {
   /** BTRFS_IOC_SUBVOL_CREATE: a new tree with its root directory (inode 256, INODE_REF ".." to itself); commits. */
   createBase(id: string): Subvol {
     const sv = new Subvol(this.fs, this.fs.createTree(this.nextId++), this.subvolName(id));
+    sv.now = () => this.now();
     sv.volume = new Volume({ clock: this.env.clock, inos: new InoAllocator(TREE.FIRST_FREE), meter: this.meterFor(sv), observer: sv, backing: this.backing, atime: this.config.atime });
     sv.addName(sv.root, [TREE.FIRST_FREE, KEY.INODE_REF, TREE.FIRST_FREE], '..', ON_DISK.inodeRefBytes + 2);
     this.link(sv);
-    this.fs.commit();
+    this.commit();
     return sv;
   }
 
@@ -123,9 +153,10 @@ export class BtrfsStore implements SnapshotStore<Subvol> {
     let made: Subvol | undefined;
     this.pending.push(() => {
       made = new Subvol(this.fs, this.fs.snapshotTree(parent.root, sid), name);
+      made.now = () => this.now();
       this.link(made);
     });
-    this.fs.commit();
+    this.commit();
     const sv = made!;
     sv.volume = parent.volume.snapshot({ meter: this.meterFor(sv), observer: sv });
     return sv;
@@ -159,11 +190,12 @@ export class BtrfsStore implements SnapshotStore<Subvol> {
   /** sync(2): every subvolume's dirty data written back, then the transaction committed. */
   sync(): void {
     for (const sv of this.live.values()) sv.writeback();
-    this.fs.commit();
+    this.commit();
   }
 
   usage(): StorageUsage {
     if (this.config.measure === 'sync') this.sync();
+    else this.background();
     const c = this.fs.committed;
     let apparentBytes = 0;
     for (const sv of this.live.values()) apparentBytes += sv.volume.usage().apparentBytes;

@@ -16,6 +16,10 @@ export class Subvol implements VolumeObserver {
   private readonly dirtyInodes = new Set<Inode>();
   /** Dirty page ranges not yet written back, per inode (delalloc). */
   private readonly delalloc = new Map<Inode, [number, number][]>();
+  /** When each inode was first dirtied since its last writeback (the flusher's dirtied_when). */
+  private readonly dirtiedAt = new Map<Inode, number>();
+  /** The clock the flusher ages dirty data by. */
+  now: () => number = () => 0;
   private readonly nextIndex = new Map<number, number>();
   removed = false;
 
@@ -56,6 +60,7 @@ export class Subvol implements VolumeObserver {
   inodeFreed(inode: Inode): void {
     this.dirtyInodes.delete(inode);
     this.delalloc.delete(inode);
+    this.dirtiedAt.delete(inode);
     const keys = [...this.fs.range(this.root, [inode.ino, 0, 0], [inode.ino, 255, MAX])].map(i => i.key);
     for (const k of keys) this.fs.deleteItem(this.root, k);
   }
@@ -85,6 +90,7 @@ export class Subvol implements VolumeObserver {
     const list = this.delalloc.get(inode) ?? [];
     list.push([offset, offset + length]);
     this.delalloc.set(inode, list);
+    if (!this.dirtiedAt.has(inode)) this.dirtiedAt.set(inode, this.now());
   }
 
   dataTruncated(inode: Inode, newSize: number, oldSize: number): void {
@@ -92,7 +98,10 @@ export class Subvol implements VolumeObserver {
     if (list !== undefined) {
       const kept = list.filter(r => r[0] < newSize).map(([s, e]) => [s, Math.min(e, newSize)] as [number, number]);
       if (kept.length > 0) this.delalloc.set(inode, kept);
-      else this.delalloc.delete(inode);
+      else {
+        this.delalloc.delete(inode);
+        this.dirtiedAt.delete(inode);
+      }
     }
     if (newSize < oldSize) {
       // btrfs_truncate_inode_items: items past the new end go; one straddling it is trimmed (its extent stays whole)
@@ -181,9 +190,13 @@ export class Subvol implements VolumeObserver {
   }
 
   /** Writeback (sync, or the flush before a snapshot): dirty ranges become inline extents or new data extents. */
-  writeback(): void {
-    for (const [inode, ranges] of this.delalloc) this.writebackInode(inode, ranges);
-    this.delalloc.clear();
+  writeback(olderThan = Number.POSITIVE_INFINITY): void {
+    for (const [inode, ranges] of [...this.delalloc]) {
+      if (this.dirtiedAt.get(inode)! > olderThan) continue;
+      this.delalloc.delete(inode);
+      this.dirtiedAt.delete(inode);
+      this.writebackInode(inode, ranges);
+    }
   }
 
   private alignUp(n: number): number {
