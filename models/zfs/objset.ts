@@ -1,0 +1,534 @@
+import type { ZfsParams } from './params.js';
+import { Zap } from './zap.js';
+
+/**
+ * A block as its block pointer describes it: logical size, allocated size of one copy (the sector-rounded physical
+ * size), the number of copies (DVAs), the txg it was born in, and whether it is file data or metadata.
+ */
+export interface Blk {
+  readonly lsize: number;
+  readonly asize: number;
+  readonly copies: number;
+  readonly birth: number;
+  readonly data: boolean;
+  /** MOS block (pool metadata) rather than a dataset's. */
+  readonly mos: boolean;
+  /** The dsl_dir that wrote it (its space is charged there: `used`). */
+  readonly owner: number;
+}
+
+export function blkBytes(b: Blk): number {
+  return b.asize * b.copies;
+}
+
+/** What an object's level-0 blocks hold, which decides their size. */
+export type ObjKind = 'data' | 'zap' | 'bonus' | 'bpobj' | 'dnodes' | 'blob';
+
+/** One object (dnode) of an object set, and the tree of blocks below it. */
+export interface Obj {
+  readonly num: number;
+  readonly kind: ObjKind;
+  /** Data block size (dn_datablkszsec x 512). */
+  blksz: number;
+  readonly nblkptr: number;
+  nlevels: number;
+  l0: Map<number, Blk>;
+  /** ind[k-1]: the level-k indirect blocks by index. */
+  ind: Map<number, Blk>[];
+  /** live[k-1]: for each level-k index, how many level-(k-1) blocks exist below it. */
+  live: Map<number, number>[];
+  zap: Zap | undefined;
+  /** bpobj: entries (block pointers) it holds. */
+  entries: number;
+  /** SA bytes in the bonus buffer (ZPL objects). */
+  bonusLive: number;
+  /** SA spill block, when the attributes do not fit in the bonus buffer. */
+  spill: Blk | undefined;
+  /** Bytes the spill block must hold (0: none). */
+  spillBytes: number;
+  /** Set on objects whose dnode lives in objset_phys (user/group/project used), not in the meta-dnode. */
+  readonly inRoot: boolean;
+}
+
+/** How an object set's blocks enter and leave the pool: the dataset's birth-time rule, or plain frees for the MOS. */
+export interface ObjsetHost {
+  readonly p: ZfsParams;
+  /** The txg the open changes will be written in. */
+  openTxg(): number;
+  /** Bytes this change adds to the open txg's writes (an estimate kept current while the block stays dirty). */
+  charge(bytes: number, data: boolean): void;
+  /** A block written at sync joins the tree. */
+  place(b: Blk): void;
+  /** A block leaves the tree (overwritten or freed): the birth-time rule decides whether it is freed. */
+  drop(b: Blk): void;
+  /** The object set has its first dirty change of the open txg. */
+  dirtied(): void;
+}
+
+/** Rounds up to a multiple of `unit`. */
+export function roundUp(n: number, unit: number): number {
+  return Math.ceil(n / unit) * unit;
+}
+
+/**
+ * Physical and allocated size of a metadata block of `lsize` of which `live` bytes carry something [estimate]: metadata
+ * is always compressed (lz4/lzjb, [R] zfs_mdcomp_disable=0), mostly-zero blocks shrink to about their live bytes, and
+ * the result is kept only if it saves at least 1/8 (zio_compress_data); the allocation rounds up to the sector.
+ */
+export function metaAsize(p: ZfsParams, lsize: number, live: number): number {
+  if (live <= 0) return 0;
+  const c = roundUp(live, 512);
+  const psize = c <= lsize - (lsize >> p.compressMinSavingShift) ? c : lsize;
+  return roundUp(psize, p.sectorBytes);
+}
+
+/** The meta-dnode gets enough levels to address 2^48 objects (dmu_objset_create_impl). [R] */
+export function metaDnodeLevels(p: ZfsParams): number {
+  const bpsShift = Math.log2(p.indirectBytes / p.blkptrBytes);
+  const perBlockShift = Math.log2(p.dnodeBlockBytes / p.dnodeBytes);
+  let levels = 1;
+  while (Math.log2(p.metaDnodeBlkptrs) + perBlockShift + (levels - 1) * bpsShift < p.maxObjectShift) levels++;
+  return levels;
+}
+
+function newObj(num: number, kind: ObjKind, blksz: number, nblkptr: number, inRoot = false): Obj {
+  return { num, kind, blksz, nblkptr, nlevels: 1, l0: new Map(), ind: [], live: [], zap: undefined, entries: 0, bonusLive: 0, spill: undefined, spillBytes: 0, inRoot };
+}
+
+function cloneObj(o: Obj): Obj {
+  return { ...o, l0: new Map(o.l0), ind: o.ind.map(m => new Map(m)), live: o.live.map(m => new Map(m)), zap: o.zap?.clone() };
+}
+
+const META = -1;
+
+/**
+ * An object set: the objset_phys root block, the meta-dnode (an object whose data blocks are arrays of dnodes, with
+ * a fixed number of indirect levels), and the objects, each a dnode over a tree of indirect blocks of
+ * `indirectBytes` (1024 or 128 block pointers each) down to its data blocks. Changes dirty blocks in the open txg;
+ * `sync` writes every dirty block anew (copy on write: nothing is overwritten in place), bottom up: data, the
+ * indirect blocks above, the dnode blocks, the meta-dnode's indirect blocks, the root. [R] On-Disk Spec ch. 3-4.
+ */
+export class ObjectSet {
+  objects = new Map<number, Obj>();
+  meta: Obj;
+  root: Blk | undefined = undefined;
+  /** Bytes of every block reachable from the root (the dataset's `referenced`). */
+  referenced = 0;
+  /** Dirty blocks of the open txg and the bytes charged for each so far. */
+  private dirty = new Map<Obj, { l0: Map<number, number>; ind: Map<number, number>[] }>();
+  private dirtyRoot: number | undefined = undefined;
+  /** Whether file data was allocated or freed this txg (the accounting objects are rewritten). */
+  private spaceChanged = false;
+  /** The dsl_dir its new blocks are charged to, and whether it is the MOS. */
+  owner = 0;
+  mos = false;
+
+  constructor(
+    public host: ObjsetHost,
+    readonly copies: number,
+    readonly accountingObjects: number,
+  ) {
+    const p = host.p;
+    this.meta = newObj(META, 'dnodes', p.dnodeBlockBytes, p.metaDnodeBlkptrs);
+    this.meta.nlevels = metaDnodeLevels(p);
+    for (let k = 1; k < this.meta.nlevels; k++) {
+      this.meta.ind.push(new Map());
+      this.meta.live.push(new Map());
+    }
+    for (let i = 1; i <= accountingObjects; i++) {
+      const o = newObj(-1 - i, 'zap', p.zap.microGrowBytes, p.metaDnodeBlkptrs, true);
+      o.zap = new Zap(p.zap);
+      o.zap.add('0'); // uid/gid/project 0
+      this.objects.set(o.num, o);
+      this.touchZap(o);
+    }
+  }
+
+  /** The same object set sharing every block (a clone's head right after `zfs clone`, or a snapshot's frozen copy). */
+  clone(host: ObjsetHost): ObjectSet {
+    const c = Object.create(ObjectSet.prototype) as ObjectSet;
+    Object.assign(c, this, {
+      host,
+      objects: new Map([...this.objects].map(([k, o]) => [k, cloneObj(o)])),
+      meta: cloneObj(this.meta),
+      dirty: new Map(),
+      dirtyRoot: undefined,
+      spaceChanged: false,
+    });
+    return c;
+  }
+
+  get p(): ZfsParams {
+    return this.host.p;
+  }
+
+  get bpsPerIndirect(): number {
+    return this.p.indirectBytes / this.p.blkptrBytes;
+  }
+
+  isDirty(): boolean {
+    return this.dirtyRoot !== undefined;
+  }
+
+  // ---- sizes -------------------------------------------------------------------------------------------------
+
+  private metaBlk(lsize: number, live: number): { lsize: number; asize: number; data: boolean } | undefined {
+    const asize = metaAsize(this.p, lsize, live);
+    return asize === 0 ? undefined : { lsize, asize, data: false };
+  }
+
+  /** Live bytes of one dnode [estimate]: its header, the block pointers in use, the bonus and a spill pointer. */
+  dnodeLive(o: Obj): number {
+    const top = o.nlevels === 1 ? o.l0.size : (o.ind[o.nlevels - 2]?.size ?? 0);
+    return this.p.dnodeHeaderBytes + Math.min(o.nblkptr, top) * this.p.blkptrBytes + o.bonusLive + (o.spill ? this.p.blkptrBytes : 0);
+  }
+
+  /** What level-0 block `blkid` of `o` would be if written now (undefined: a hole). */
+  l0Shape(o: Obj, blkid: number): { lsize: number; asize: number; data: boolean } | undefined {
+    const p = this.p;
+    switch (o.kind) {
+      case 'data':
+        return { lsize: o.blksz, asize: roundUp(o.blksz, p.sectorBytes), data: true };
+      case 'zap': {
+        const b = o.zap!.block(blkid);
+        return b === undefined ? undefined : this.metaBlk(b.lsize, b.live);
+      }
+      case 'bpobj': {
+        const live = Math.min(o.blksz, o.entries * p.bpobjEntryBytes - blkid * o.blksz);
+        return this.metaBlk(o.blksz, live);
+      }
+      case 'dnodes': {
+        const per = p.dnodeBlockBytes / p.dnodeBytes;
+        let live = 0;
+        for (let n = blkid * per; n < (blkid + 1) * per; n++) {
+          const d = this.objects.get(n);
+          if (d !== undefined) live += this.dnodeLive(d);
+        }
+        return this.metaBlk(p.dnodeBlockBytes, live);
+      }
+      case 'blob':
+        return blkid === 0 ? this.metaBlk(o.blksz, o.blksz) : undefined;
+      case 'bonus':
+        return undefined;
+    }
+  }
+
+  private copiesOf(data: boolean): number {
+    return data ? this.p.dataCopies : this.copies;
+  }
+
+  private indShape(o: Obj, level: number, idx: number): { lsize: number; asize: number } | undefined {
+    const live = o.live[level - 1]?.get(idx) ?? 0;
+    return this.metaBlk(this.p.indirectBytes, live * this.p.blkptrBytes);
+  }
+
+  private rootShape(): { lsize: number; asize: number } {
+    const live = this.p.dnodeHeaderBytes * (1 + this.accountingObjects) + this.p.blkptrBytes * (this.meta.nblkptr + this.accountingObjects);
+    return this.metaBlk(this.p.objsetBytes, live)!;
+  }
+
+  // ---- dirtying ----------------------------------------------------------------------------------------------
+
+  private dirtyOf(o: Obj): { l0: Map<number, number>; ind: Map<number, number>[] } {
+    let d = this.dirty.get(o);
+    if (d === undefined) {
+      d = { l0: new Map(), ind: [] };
+      this.dirty.set(o, d);
+    }
+    return d;
+  }
+
+  private markRoot(): void {
+    const est = blkBytesOf(this.rootShape(), this.copies);
+    if (this.dirtyRoot === undefined) {
+      this.dirtyRoot = est;
+      this.host.charge(est, false);
+      this.host.dirtied();
+    }
+  }
+
+  /** The dnode of `o` changed (attributes, size, block pointers): its dnode block is rewritten. */
+  markDnode(o: Obj): void {
+    if (o.inRoot || o === this.meta) {
+      this.markRoot();
+      return;
+    }
+    this.markL0(this.meta, Math.floor(o.num / (this.p.dnodeBlockBytes / this.p.dnodeBytes)));
+  }
+
+  /** Levels needed so that block `maxBlkid` is addressable. */
+  private levelsFor(o: Obj, maxBlkid: number): number {
+    let n = 1;
+    let cap = o.nblkptr;
+    while (cap <= maxBlkid) {
+      cap *= this.bpsPerIndirect;
+      n++;
+    }
+    return n;
+  }
+
+  /** dnode_new_blkid: more levels when a block id passes what the tree addresses; the new levels are written. */
+  private ensureLevels(o: Obj, blkid: number): void {
+    const need = this.levelsFor(o, blkid);
+    if (need <= o.nlevels) return;
+    const B = this.bpsPerIndirect;
+    for (let k = o.nlevels; k < need; k++) {
+      const below = k === 1 ? o.l0 : o.ind[k - 2]!;
+      const live = new Map<number, number>();
+      for (const i of below.keys()) live.set(Math.floor(i / B), (live.get(Math.floor(i / B)) ?? 0) + 1);
+      o.ind[k - 1] = new Map();
+      o.live[k - 1] = live;
+      for (const idx of live.keys()) this.markInd(o, k, idx);
+    }
+    o.nlevels = need;
+  }
+
+  private markInd(o: Obj, level: number, idx: number): void {
+    const d = this.dirtyOf(o);
+    const m = (d.ind[level - 1] ??= new Map());
+    const shape = this.indShape(o, level, idx) ?? this.metaBlk(this.p.indirectBytes, this.p.blkptrBytes)!;
+    const est = blkBytesOf(shape, this.copies);
+    const had = m.get(idx);
+    this.host.charge(est - (had ?? 0), false);
+    m.set(idx, est);
+    if (had !== undefined) return;
+    if (level + 1 < o.nlevels) this.markInd(o, level + 1, Math.floor(idx / this.bpsPerIndirect));
+    else this.markDnode(o);
+  }
+
+  /** Block `blkid` of `o` is (re)written in the open txg. Returns whether it was clean before. */
+  markL0(o: Obj, blkid: number): boolean {
+    this.ensureLevels(o, blkid);
+    const d = this.dirtyOf(o);
+    const shape = this.l0Shape(o, blkid);
+    const data = shape?.data ?? false;
+    const est = shape === undefined ? 0 : blkBytesOf(shape, this.copiesOf(data));
+    const had = d.l0.get(blkid);
+    this.host.charge(est - (had ?? 0), data);
+    d.l0.set(blkid, est);
+    if (had !== undefined) return false;
+    if (o.kind === 'data') this.spaceChanged = true;
+    if (o.nlevels > 1) this.markInd(o, 1, Math.floor(blkid / this.bpsPerIndirect));
+    else this.markDnode(o);
+    return true;
+  }
+
+  isL0Dirty(o: Obj, blkid: number): boolean {
+    return this.dirty.get(o)?.l0.has(blkid) ?? false;
+  }
+
+  /** Level-0 block ids that exist or are dirty (to be written). */
+  l0Ids(o: Obj): Set<number> {
+    const ids = new Set(o.l0.keys());
+    for (const k of this.dirty.get(o)?.l0.keys() ?? []) if (k >= 0) ids.add(k);
+    return ids;
+  }
+
+  /** Frees level-0 block `blkid` of `o` now (truncate, object free, a ZAP block given up). */
+  freeL0(o: Obj, blkid: number): void {
+    const d = this.dirty.get(o);
+    const charged = d?.l0.get(blkid);
+    if (charged !== undefined) {
+      this.host.charge(-charged, o.kind === 'data');
+      d!.l0.delete(blkid);
+    }
+    const old = o.l0.get(blkid);
+    if (old === undefined) return;
+    o.l0.delete(blkid);
+    this.remove(old);
+    if (old.data) this.spaceChanged = true;
+    this.childGone(o, 1, blkid);
+  }
+
+  /** A block at level `level - 1` under index `child` is gone: the parent loses a pointer (and goes if empty). */
+  private childGone(o: Obj, level: number, child: number): void {
+    if (level >= o.nlevels) {
+      this.markDnode(o);
+      return;
+    }
+    const idx = Math.floor(child / this.bpsPerIndirect);
+    const live = o.live[level - 1]!;
+    const n = (live.get(idx) ?? 0) - 1;
+    if (n > 0) {
+      live.set(idx, n);
+      this.markInd(o, level, idx);
+      return;
+    }
+    live.delete(idx);
+    this.dirty.get(o)?.ind[level - 1]?.delete(idx);
+    const old = o.ind[level - 1]!.get(idx);
+    if (old !== undefined) {
+      o.ind[level - 1]!.delete(idx);
+      this.remove(old);
+      this.childGone(o, level + 1, idx);
+    } else {
+      this.markDnode(o);
+    }
+  }
+
+  private childBorn(o: Obj, level: number, child: number): void {
+    if (level >= o.nlevels) return;
+    const idx = Math.floor(child / this.bpsPerIndirect);
+    const live = o.live[level - 1]!;
+    live.set(idx, (live.get(idx) ?? 0) + 1);
+  }
+
+  private remove(b: Blk): void {
+    this.referenced -= blkBytes(b);
+    this.host.drop(b);
+  }
+
+  private add(shape: { lsize: number; asize: number; data?: boolean }, data: boolean): Blk {
+    const b: Blk = {
+      lsize: shape.lsize,
+      asize: shape.asize,
+      copies: this.copiesOf(data),
+      birth: this.host.openTxg(),
+      data,
+      mos: this.mos,
+      owner: this.owner,
+    };
+    return b;
+  }
+
+  // ---- objects -----------------------------------------------------------------------------------------------
+
+  createObject(num: number, kind: ObjKind, blksz: number, nblkptr: number): Obj {
+    if (this.objects.has(num)) throw new Error(`zfs: object ${num} exists`);
+    const o = newObj(num, kind, blksz, nblkptr);
+    this.objects.set(num, o);
+    this.markDnode(o);
+    return o;
+  }
+
+  /** Frees an object: every block below its dnode, and the dnode itself. */
+  freeObject(o: Obj): void {
+    for (const blkid of [...o.l0.keys()]) this.freeL0(o, blkid);
+    this.dirty.delete(o);
+    if (o.spill) {
+      this.remove(o.spill);
+      o.spill = undefined;
+    }
+    this.objects.delete(o.num);
+    this.markDnode(o);
+  }
+
+  /** After ZAP changes: its dirty blocks are rewritten, the ones it gave up are freed; the block size follows. */
+  touchZap(o: Obj): void {
+    const z = o.zap!;
+    if (!z.hasDirty()) return;
+    const { dirty, freed } = z.takeDirty();
+    if (o.blksz !== z.blockBytes) {
+      o.blksz = z.blockBytes;
+      this.markDnode(o);
+    }
+    for (const b of freed) this.freeL0(o, b);
+    for (const b of dirty) this.markL0(o, b);
+  }
+
+  /** The bonus or spill of `o` changed. */
+  setBonus(o: Obj, saBytes: number): void {
+    const spill = Math.max(0, saBytes - this.p.bonusBytes);
+    o.bonusLive = Math.min(saBytes, this.p.bonusBytes);
+    o.spillBytes = spill === 0 ? 0 : roundUp(spill + 16, 512);
+    this.markDnode(o);
+    if (o.spillBytes > 0 || o.spill) this.markSpill(o);
+  }
+
+  private markSpill(o: Obj): void {
+    const d = this.dirtyOf(o);
+    const est = o.spillBytes === 0 ? 0 : blkBytesOf(this.metaBlk(o.spillBytes, o.spillBytes - 16)!, this.copies);
+    const had = d.l0.get(-1);
+    this.host.charge(est - (had ?? 0), false);
+    d.l0.set(-1, est);
+  }
+
+  // ---- sync --------------------------------------------------------------------------------------------------
+
+  /** Writes the open txg's dirty blocks, bottom up. Returns the bytes written. */
+  sync(): number {
+    if (this.dirtyRoot === undefined) return 0;
+    let written = 0;
+    const place = (b: Blk) => {
+      this.referenced += blkBytes(b);
+      written += blkBytes(b);
+      this.host.place(b);
+    };
+    if (this.spaceChanged) for (const o of this.objects.values()) if (o.inRoot) this.touchZapAll(o);
+    // objects first (their dnode blocks become dirty), then the meta-dnode
+    const order = [...this.dirty.keys()].filter(o => o !== this.meta);
+    for (const o of order) this.syncObj(o, place);
+    if (this.dirty.has(this.meta)) this.syncObj(this.meta, place);
+    const old = this.root;
+    this.root = this.add(this.rootShape(), false);
+    if (old) this.remove(old);
+    place(this.root);
+    this.dirty.clear();
+    this.dirtyRoot = undefined;
+    this.spaceChanged = false;
+    return written;
+  }
+
+  private touchZapAll(o: Obj): void {
+    for (const b of o.zap!.blockIds()) this.markL0(o, b);
+  }
+
+  private syncObj(o: Obj, place: (b: Blk) => void): void {
+    const d = this.dirty.get(o);
+    if (d === undefined || !this.objects.has(o.num) && o !== this.meta) return;
+    for (const blkid of [...d.l0.keys()].sort((a, b) => a - b)) {
+      if (blkid === -1) {
+        const old = o.spill;
+        o.spill = o.spillBytes === 0 ? undefined : this.add(this.metaBlk(o.spillBytes, o.spillBytes - 16)!, false);
+        if (old) this.remove(old);
+        if (o.spill) place(o.spill);
+        continue;
+      }
+      const shape = this.l0Shape(o, blkid);
+      const old = o.l0.get(blkid);
+      if (shape === undefined) {
+        if (old !== undefined) this.freeL0(o, blkid);
+        continue;
+      }
+      const b = this.add(shape, shape.data);
+      if (old) this.remove(old);
+      else this.childBorn(o, 1, blkid);
+      o.l0.set(blkid, b);
+      place(b);
+    }
+    for (let level = 1; level < o.nlevels; level++) {
+      const m = d.ind[level - 1];
+      if (m === undefined) continue;
+      for (const idx of [...m.keys()].sort((a, b) => a - b)) {
+        const shape = this.indShape(o, level, idx);
+        const old = o.ind[level - 1]!.get(idx);
+        if (shape === undefined) {
+          if (old) {
+            o.ind[level - 1]!.delete(idx);
+            this.remove(old);
+          }
+          continue;
+        }
+        const b = this.add(shape, false);
+        if (old) this.remove(old);
+        else this.childBorn(o, level + 1, idx);
+        o.ind[level - 1]!.set(idx, b);
+        place(b);
+      }
+    }
+  }
+
+  /** Every block reachable from the root. */
+  *blocks(): Generator<Blk> {
+    if (this.root) yield this.root;
+    for (const o of [this.meta, ...this.objects.values()]) {
+      yield* o.l0.values();
+      for (const m of o.ind) yield* m.values();
+      if (o.spill) yield o.spill;
+    }
+  }
+}
+
+function blkBytesOf(shape: { asize: number }, copies: number): number {
+  return shape.asize * copies;
+}
