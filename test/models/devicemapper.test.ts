@@ -1,0 +1,299 @@
+import { describe, expect, it } from 'vitest';
+import type { SnapshotDriver } from '../../src/block/snapshot-driver.js';
+import { resolveOptions } from '../../src/engine/drivers.js';
+import { Host } from '../../src/engine/host.js';
+import { ZERO_SOURCE } from '../../src/fs/content.js';
+import { FsError } from '../../src/fs/errno.js';
+import { loadImageSource } from '../../src/image/resolve.js';
+import { runExperiment, REVIEW_2014 } from '../../src/report/experiment.js';
+import { O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY, Syscalls } from '../../src/vfs/syscalls.js';
+import { setupInitLayer } from '../../src/engine/init-layer.js';
+import { devicemapper, dockerInfo, ThinPool, thinMetadataSize, thinMetadataSizeC } from '../../models/devicemapper/index.js';
+import { btreeMaxEntries, parseSize } from '../../models/devicemapper/params.js';
+import type { DmStore } from '../../models/devicemapper/store.js';
+import { readText, tree, writeFile } from '../support/world.js';
+
+const BLOCK = 64 * 1024;
+const META = 4096;
+const busybox = () => loadImageSource('builtin:busybox');
+
+function host(options: Record<string, string> = {}): { host: Host; store: DmStore } {
+  const h = new Host(devicemapper, resolveOptions(devicemapper, options));
+  return { host: h, store: (h.driver as SnapshotDriver<unknown>).store as DmStore };
+}
+
+function dd(sys: Syscalls<object>, path: string, bytes: number): void {
+  const f = sys.open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644);
+  sys.write(f, { source: ZERO_SOURCE, at: 0, length: bytes });
+  sys.close(f);
+}
+
+/**
+ * The review's experiment through the graphdriver calls in Docker 1.3's own order (daemon.createRootfs: the container
+ * layer is created while `<id>-init` is still mounted, `defer driver.Put(initID)`; then libcontainer's pivot_root dir
+ * and the exec of busybox), measuring the pool blocks taken per step (provisioned or un-shared), the metric of
+ * kernel-6.18-blog-experiment.md's "thin chunks 64K".
+ */
+function chunkEvents(options: Record<string, string>, n = 10, bytes = 64 * 1024): number[] {
+  const { host: h, store } = host(options);
+  h.loadImage('busybox', busybox());
+  const d = h.driver;
+  const taken = () => store.pool.stats.provisioned + store.pool.stats.sharingBroken;
+  const start = (sys: Syscalls<object>, i: number) => {
+    sys.mkdir(`/.pivot_root${i}`, 0o700);
+    sys.rmdir(`/.pivot_root${i}`);
+    const exe = sys.open('/bin/busybox', O_RDONLY);
+    sys.read(exe, 4096, 0);
+    sys.close(exe);
+  };
+  const run = (name: string, parent: string): Syscalls<object> => {
+    d.createLayer(`${name}-init`, parent);
+    setupInitLayer(new Syscalls(d.mount(`${name}-init`)), 'docker-1.3');
+    d.createLayer(name, `${name}-init`);
+    d.release!(`${name}-init`);
+    return new Syscalls(d.mount(name));
+  };
+  const out: number[] = [];
+  const step = (each: (i: number) => void) => {
+    h.usage();
+    const t0 = taken();
+    for (let i = 0; i < n; i++) {
+      each(i);
+      h.usage();
+    }
+    out.push((taken() - t0) / n);
+  };
+  const image = h.image('busybox').layers.at(-1)!;
+  step(i => {
+    const sys = run(`b${i}`, image);
+    start(sys, i);
+    dd(sys, '/data1', bytes);
+    d.release!(`b${i}`);
+  });
+  step(i => {
+    const diff = d.diff(`b${i}`);
+    d.createLayer(`b${i}_run`, image);
+    d.applyDiff(`b${i}_run`, diff);
+  });
+  step(i => start(run(`r${i}`, `b${i}_run`), n + i));
+  return out;
+}
+
+function perStep(options: Record<string, string>, spec = REVIEW_2014) {
+  const r = runExperiment(devicemapper, options, busybox(), spec);
+  return Object.fromEntries(r.steps.map(s => [s.step, { data: s.perContainer.dataBytes / BLOCK, meta: s.perContainer.metadataBytes / META }]));
+}
+
+describe('devicemapper: the thin pool', () => {
+  it('btree nodes hold 252 mappings; thin_metadata_size (Rust and 2013 C) as the tools compute it', () => {
+    expect(btreeMaxEntries(8)).toBe(252);
+    expect(btreeMaxEntries(24)).toBe(126);
+    // 100 GiB / 64 KiB: (1 + ceil(1,638,400 / 126) + max_thins) blocks of 4 KiB (driver-semantics §3.5)
+    expect(thinMetadataSize(100 * 1024 ** 3, BLOCK, 0)).toBe(53_268_480);
+    expect(thinMetadataSize(100 * 1024 ** 3, BLOCK, 1000)).toBe(53_268_480 + 1000 * 4096);
+    expect(thinMetadataSizeC(100 * 1024 ** 3, BLOCK, 0)).toBe(Math.ceil(1 + (2 * 1_638_400) / 252) * 4096);
+  });
+
+  it('docker info prints SI sizes with 4 significant digits', () => {
+    const pool = new ThinPool({ dataBlockBytes: BLOCK, dataBytes: 100 * 1024 ** 3, metadataBytes: 2 * 1024 ** 3, errorIfNoSpace: false, loopFiles: true });
+    const info = dockerInfo(pool);
+    expect(info['Pool Blocksize']).toBe('65.54kB');
+    expect(info['Data Space Total']).toBe('107.4GB');
+    expect(info['Metadata Space Total']).toBe('2.147GB');
+  });
+
+  it('a snapshot is O(1): no data block, one reference on the origin root; the first write shadows the path', () => {
+    const pool = new ThinPool({ dataBlockBytes: BLOCK, dataBytes: 1024 ** 3, metadataBytes: 64 * 1024 ** 2, errorIfNoSpace: true, loopFiles: false });
+    pool.createThin(1);
+    for (let v = 0; v < 1000; v++) pool.write(1, v);
+    pool.commit();
+    const data = pool.usedDataBlocks;
+    const meta = pool.usedMetadataBlocks;
+    pool.createSnap(2, 1);
+    expect(pool.usedDataBlocks).toBe(data);
+    expect(pool.usedMetadataBlocks - meta).toBeLessThanOrEqual(1);
+    expect(pool.treeShape(2).sharedRoot).toBe(true);
+    pool.write(2, 0); // shared: the whole block is copied
+    expect(pool.usedDataBlocks).toBe(data + 1);
+    expect(pool.stats.copyBytes).toBe(BLOCK);
+    pool.write(2, 0); // now exclusive
+    expect(pool.usedDataBlocks).toBe(data + 1);
+    pool.write(2, 5000); // unprovisioned
+    expect(pool.usedDataBlocks).toBe(data + 2);
+  });
+
+  it('allocated pool blocks equal the distinct blocks written that the device did not own exclusively', () => {
+    const pool = new ThinPool({ dataBlockBytes: BLOCK, dataBytes: 1024 ** 3, metadataBytes: 64 * 1024 ** 2, errorIfNoSpace: true, loopFiles: false });
+    pool.createThin(1);
+    for (let v = 0; v < 300; v += 2) pool.write(1, v);
+    pool.createSnap(2, 1);
+    const writes = [0, 0, 1, 2, 3, 298, 299, 400, 400, 2];
+    const distinct = new Set(writes);
+    const expected = pool.blocksNeeded(2, distinct);
+    const before = pool.usedDataBlocks;
+    for (const v of writes) pool.write(2, v);
+    expect(pool.usedDataBlocks - before).toBe(expected);
+    expect(expected).toBe(distinct.size);
+  });
+
+  it('parses block sizes and refuses the ones dm-thin refuses', () => {
+    expect(parseSize('64K')).toBe(65536);
+    expect(parseSize('512K')).toBe(524288);
+    expect(parseSize('1G')).toBe(1024 ** 3);
+    expect(() => resolveOptions(devicemapper, { blocksize: '96K' })).toThrow(/multiple of 64K/);
+    expect(() => resolveOptions(devicemapper, { blocksize: '2G' })).toThrow(/64K..1G/);
+  });
+});
+
+describe('devicemapper: POSIX on a thin snapshot', () => {
+  for (const fs of ['ext4', 'xfs']) {
+    it(`${fs}: writes, reads, renames lower directories (no EXDEV), and each layer sees only its own changes`, () => {
+      const { host: h } = host({ fs });
+      h.loadImage('img', [tree({ '/etc/motd': 'hello', '/d/sub/f': 'x' })]);
+      const a = h.run('a', 'img', false);
+      writeFile(a.sys, '/etc/motd', 'changed');
+      a.sys.rename('/d', '/d2');
+      expect(readText(a.sys, '/d2/sub/f')).toBe('x');
+      expect(readText(a.sys, '/etc/motd')).toBe('changed');
+      const b = h.run('b', 'img', false);
+      expect(readText(b.sys, '/etc/motd')).toBe('hello');
+      expect(b.sys.readdir('/').sort()).toContain('d');
+      h.commit('a', 'img2');
+      const c = h.run('c', 'img2', false);
+      expect(readText(c.sys, '/d2/sub/f')).toBe('x');
+      expect(() => c.sys.stat('/d')).toThrow(FsError);
+    });
+  }
+});
+
+describe('devicemapper: space', () => {
+  it('removing every container and image returns a direct-lvm pool to its post-mkfs state', () => {
+    const { host: h } = host({ mode: 'direct-lvm', fs: 'xfs' });
+    const empty = h.usage();
+    h.loadImage('busybox', busybox());
+    const c = h.run('c', 'busybox');
+    dd(c.sys, '/data1', 1 << 20);
+    h.stop('c');
+    h.commit('c', 'img2');
+    h.run('d', 'img2');
+    for (const n of ['d', 'c']) h.rm(n);
+    h.rmi('img2');
+    h.rmi('busybox');
+    const after = h.usage();
+    expect(after.dataBytes).toBe(empty.dataBytes);
+    expect(after.metadataBytes).toBe(empty.metadataBytes);
+    expect(after.dfUsedBytes).toBe(0);
+  });
+
+  it('loop-lvm: without discard the data file gives nothing back; with BLKDISCARD its holes are punched', () => {
+    const run = (blkdiscard: string) => {
+      const { host: h } = host({ fs: 'ext4', blkdiscard, discard: 'off' });
+      h.loadImage('busybox', busybox());
+      const before = h.usage();
+      const c = h.run('c', 'busybox');
+      dd(c.sys, '/data1', 1 << 20);
+      h.stop('c');
+      const full = h.usage();
+      h.rm('c');
+      return { before, full, after: h.usage() };
+    };
+    const kept = run('off');
+    expect(kept.after.dfUsedBytes).toBeGreaterThanOrEqual(kept.full.dfUsedBytes);
+    expect(kept.after.dataBytes).toBe(kept.before.dataBytes); // the pool itself freed them
+    const punched = run('on');
+    expect(punched.after.dfUsedBytes).toBeLessThan(punched.full.dfUsedBytes);
+    expect(punched.after.loopDataFileApparentBytes).toBe(punched.full.loopDataFileApparentBytes);
+  });
+
+  for (const mode of ['error', 'queue']) {
+    it(`a full pool (error_if_no_space=${mode}) answers ENOSPC and changes nothing`, () => {
+      const { host: h, store } = host({ fs: 'ext4', datasize: '600M', error_if_no_space: mode });
+      h.loadImage('busybox', busybox());
+      const c = h.run('c', 'busybox', false);
+      const free = store.pool.freeDataBlocks;
+      const usage = h.usage();
+      const tree = JSON.stringify(c.sys.readdir('/').sort());
+      const f = c.sys.open('/big', O_WRONLY | O_CREAT, 0o644);
+      const before = h.usage();
+      expect(() => c.sys.write(f, { source: ZERO_SOURCE, at: 0, length: (free + 1) * BLOCK })).toThrow(/ENOSPC/);
+      expect(h.usage()).toEqual(before);
+      expect(c.sys.stat('/big').size).toBe(0);
+      expect(JSON.stringify(c.sys.readdir('/').sort())).toBe(JSON.stringify([...JSON.parse(tree), 'big'].sort()));
+      expect(usage.dataBytes).toBeLessThanOrEqual(before.dataBytes);
+    });
+  }
+});
+
+describe('devicemapper: calibration, profile=docker-1.3 (the 2014 review, docker info figures)', () => {
+  const loop = perStep({ profile: 'docker-1.3', mode: 'loop-lvm' });
+  const direct = perStep({ profile: 'docker-1.3', mode: 'direct-lvm', fs: 'xfs' });
+
+  it('loop-lvm ext4: run +16 data / +10 metadata blocks, commit +8 / +5, within one block', () => {
+    expect(Math.abs(loop['run']!.data - 16)).toBeLessThanOrEqual(1);
+    expect(Math.abs(loop['run']!.meta - 10)).toBeLessThanOrEqual(1);
+    expect(Math.abs(loop['commit']!.data - 8)).toBeLessThanOrEqual(1);
+    expect(Math.abs(loop['commit']!.meta - 5)).toBeLessThanOrEqual(1);
+    expect(Math.abs(loop['run from commit']!.meta - 10)).toBeLessThanOrEqual(1);
+  });
+
+  it.fails('loop-lvm ext4: run from commit +16 data blocks within one (model: 14, see the report)', () => {
+    expect(Math.abs(loop['run from commit']!.data - 16)).toBeLessThanOrEqual(1);
+  });
+
+  it('direct-lvm xfs: metadata +2 per run, +1 per commit (one shadowed leaf root per new device)', () => {
+    expect(Math.abs(direct['run']!.meta - 2)).toBeLessThanOrEqual(1);
+    expect(Math.abs(direct['commit']!.meta - 1)).toBeLessThanOrEqual(1);
+  });
+
+  it.fails('direct-lvm xfs: run +84 / commit +41 data blocks within one (model: 78 / 36, see the report)', () => {
+    expect(Math.abs(direct['run']!.data - 84)).toBeLessThanOrEqual(1);
+    expect(Math.abs(direct['commit']!.data - 41)).toBeLessThanOrEqual(1);
+  });
+
+  it('a 1 MiB dd instead of 64 KiB: +15 more data blocks per run (16 aligned pool blocks instead of 1), and +15 per commit', () => {
+    const big = perStep({ profile: 'docker-1.3' }, { containers: 10, writeBytes: 1 << 20 });
+    expect(big['run']!.data - loop['run']!.data).toBeCloseTo(15, 5);
+    expect(big['commit']!.data - loop['commit']!.data).toBeCloseTo(15, 5);
+    expect(big['run from commit']!.data).toBeCloseTo(loop['run from commit']!.data, 5);
+  });
+
+  it('4 containers instead of 10: the same cost per container (the cost is per new device)', () => {
+    const four = perStep({ profile: 'docker-1.3' }, { containers: 4, writeBytes: 64 * 1024 });
+    expect(Math.abs(four['run']!.data - loop['run']!.data)).toBeLessThanOrEqual(1);
+    expect(Math.abs(four['commit']!.data - loop['commit']!.data)).toBeLessThanOrEqual(1);
+  });
+
+  it('512K pool blocks: each scattered 4 KiB write takes a bigger block, so fewer blocks but more bytes', () => {
+    const big = perStep({ profile: 'docker-1.3', blocksize: '512K' }); // in 64 KiB units
+    expect(big['run']!.data / 8).toBeLessThan(loop['run']!.data);
+    expect(big['run']!.data).toBeGreaterThan(loop['run']!.data);
+  });
+});
+
+describe('devicemapper: calibration, profile=modern (kernel-6.18-blog-experiment.md, 64K thin chunks taken per step)', () => {
+  const within = (got: number, want: number) => expect(Math.abs(got - want) / want).toBeLessThanOrEqual(0.15);
+
+  it('ext4: run 18, run from commit 15 chunks, within 15%', () => {
+    const [run, , rfc] = chunkEvents({ profile: 'modern', fs: 'ext4', discard: 'on' });
+    within(run!, 1152 / 64);
+    within(rfc!, 960 / 64);
+  });
+
+  it('xfs: run 78, commit 110, run from commit 73.9 chunks, within 15%', () => {
+    const [run, commit, rfc] = chunkEvents({ profile: 'modern', fs: 'xfs', discard: 'on' });
+    within(run!, 4992 / 64);
+    within(commit!, 7040 / 64);
+    within(rfc!, 4729.6 / 64);
+  });
+
+  it.fails('ext4: commit 16 chunks within 15% (needs readdir atime in the core, see the report)', () => {
+    const [, commit] = chunkEvents({ profile: 'modern', fs: 'ext4', discard: 'on' });
+    within(commit!, 1024 / 64);
+  });
+
+  it('the experiment on busybox runs well under a second', () => {
+    const t = performance.now();
+    runExperiment(devicemapper, { profile: 'docker-1.3' }, busybox());
+    expect(performance.now() - t).toBeLessThan(1000);
+  });
+});
