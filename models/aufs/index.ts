@@ -1,5 +1,6 @@
 import type { DriverModel } from '../../src/engine/driver.js';
 import { UnionDriver } from '../../src/union/union-driver.js';
+import { aufsHome } from './layout.js';
 import { aufsFormat } from './format.js';
 import { aufsOptions, aufsParams, type AufsOptions } from './params.js';
 
@@ -26,6 +27,7 @@ export const aufs = {
           sparseCopyUpBlockBytes: aufsParams.sparseCopyUpBlockBytes,
         },
         backing: aufsParams.backing,
+        home: aufsHome,
         nativeDiff: true,
         maxLowerLayers: aufsParams.maxLowerLayers,
       },

@@ -1,5 +1,6 @@
 import type { DriverModel } from '../../src/engine/driver.js';
 import { UnionDriver } from '../../src/union/union-driver.js';
+import { overlay2Home } from './layout.js';
 import { overlayFormat } from './format.js';
 import { overlay2Options, overlay2Params, type Overlay2Options } from './params.js';
 
@@ -31,6 +32,7 @@ export const overlay2 = {
           sparseCopyUpBlockBytes: 0,
         },
         backing: overlay2Params.backing,
+        home: overlay2Home,
         nativeDiff: !redirects(o),
         maxLowerLayers: overlay2Params.maxLowerLayers,
       },

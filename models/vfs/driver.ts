@@ -76,8 +76,9 @@ export class VfsDriver implements StorageDriver {
       u.allocatedBytes += v.allocatedBytes;
       u.apparentBytes += v.apparentBytes;
       u.inodeCount! += v.inodeCount;
+      // /var/lib/docker/vfs/dir/<id> on one filesystem: df sees the blocks
+      u.dfUsedBytes += v.blockBytes;
     }
-    u.dfUsedBytes = u.allocatedBytes;
     return u;
   }
 

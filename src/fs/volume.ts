@@ -37,6 +37,11 @@ export interface VolumeUsage {
   metadataBytes: number;
   /** dataBytes + metadataBytes. */
   allocatedBytes: number;
+  /**
+   * Blocks in use (data, directory, xattr) x block size: what `df` sees change. Inodes are not in it: ext4's inode
+   * tables are allocated by mkfs.
+   */
+  blockBytes: number;
 }
 
 /**
@@ -414,6 +419,7 @@ export class Volume {
       dataBytes,
       metadataBytes,
       allocatedBytes: dataBytes + metadataBytes,
+      blockBytes: dataBytes + (this.dirBlockCount + this.xattrBlockCount) * bs,
     };
   }
 

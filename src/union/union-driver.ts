@@ -17,7 +17,21 @@ interface UnionLayer {
   readonly aliases: Map<Inode, Inode>;
 }
 
+/**
+ * The driver's own directory besides the layers' contents (/var/lib/docker/overlay2/<id>/{work,merged},
+ * /var/lib/docker/aufs/{mnt,layers}/<id>): what Create, Get and Remove make there.
+ */
+export interface HomeLayout {
+  /** What the driver makes when the daemon starts it (Init). */
+  init?(home: Volume): void;
+  createLayer(home: Volume, id: string, parents: readonly string[]): void;
+  /** The first read-write mount of a layer (overlayfs makes work/work). */
+  mounted(home: Volume, id: string): void;
+  removeLayer(home: Volume, id: string): void;
+}
+
 export interface UnionDriverConfig {
+  readonly home?: HomeLayout;
   readonly format: BranchFormat;
   readonly policy: UnionPolicy;
   readonly backing: BackingFs;
@@ -39,10 +53,16 @@ export class UnionDriver implements StorageDriver {
   /** The live mount of each layer (Get without Put yet). */
   private readonly mounted = new Map<string, UnionMount>();
 
+  /** The driver's home directory on the backing filesystem, holding what is not a layer's own contents. */
+  readonly home: Volume;
+
   constructor(
     readonly config: UnionDriverConfig,
     readonly env: DriverEnv,
-  ) {}
+  ) {
+    this.home = new Volume({ clock: env.clock, inos: env.inos, meter: env.meter, backing: config.backing, rootMode: 0o700 });
+    config.home?.init?.(this.home);
+  }
 
   private layer(id: string): UnionLayer {
     const l = this.layers.get(id);
@@ -55,6 +75,7 @@ export class UnionDriver implements StorageDriver {
     if (parent !== undefined && this.parents(parent).length + 1 > this.config.maxLowerLayers) fail('EINVAL');
     const branch = new Volume({ clock: this.env.clock, inos: this.env.inos, meter: this.env.meter, backing: this.config.backing });
     this.layers.set(id, { id, parent, branch, aliases: new Map() });
+    this.config.home?.createLayer(this.home, id, parent === undefined ? [] : [parent, ...this.parents(parent)]);
   }
 
   applyDiff(id: string, diff: Volume): void {
@@ -77,6 +98,7 @@ export class UnionDriver implements StorageDriver {
     // overlay2: "max depth exceeded" past 128 lower layers
     if (lowers.length > this.config.maxLowerLayers) fail('EINVAL');
     this.config.format.prepareUpper?.(layer.branch);
+    this.config.home?.mounted(this.home, id);
     const mount = new UnionMount(layer.branch, lowers, this.config.format, this.config.policy, layer.aliases);
     this.mounted.set(id, mount);
     return mount;
@@ -143,6 +165,7 @@ export class UnionDriver implements StorageDriver {
     for (const l of this.layers.values()) if (l.parent === id) fail('EBUSY');
     this.layers.delete(id);
     this.mounted.delete(id);
+    this.config.home?.removeLayer(this.home, id);
   }
 
   /** The layer's directory as `ls -la` and `getfattr` would list it, for `--json` and tests. */
@@ -155,17 +178,18 @@ export class UnionDriver implements StorageDriver {
   }
 
   usage(): StorageUsage {
-    const u: StorageUsage = { dataBytes: 0, metadataBytes: 0, dfUsedBytes: 0, allocatedBytes: 0, apparentBytes: 0, inodeCount: 0 };
-    for (const l of this.layers.values()) {
-      const v = l.branch.usage();
+    const u: StorageUsage = { dataBytes: 0, metadataBytes: 0, dfUsedBytes: 0, allocatedBytes: 0, apparentBytes: 0, inodeCount: 0, homeBytes: 0 };
+    const volumes = [...[...this.layers.values()].map(l => l.branch), this.home];
+    for (const v of volumes.map(b => b.usage())) {
       u.dataBytes += v.dataBytes;
       u.metadataBytes += v.metadataBytes;
       u.allocatedBytes += v.allocatedBytes;
       u.apparentBytes += v.apparentBytes;
       u.inodeCount! += v.inodeCount;
+      // the layers and the home sit on one backing filesystem: df sees the blocks they take
+      u.dfUsedBytes += v.blockBytes;
     }
-    // the layers sit on one backing filesystem: df sees what they allocate
-    u.dfUsedBytes = u.allocatedBytes;
+    u.homeBytes = this.home.usage().blockBytes;
     return u;
   }
 
