@@ -113,7 +113,7 @@ export class Dataset implements VolumeObserver {
   }
 
   private obj(inode: Inode): Obj | undefined {
-    return this.os.objects.get(inode.ino);
+    return this.os.writable(inode.ino);
   }
 
   // ---- ZPL: the POSIX tree as objects ------------------------------------------------------------------------
@@ -153,8 +153,8 @@ export class Dataset implements VolumeObserver {
     if (o === undefined) return;
     const x = this.xattrDirs.get(inode.ino);
     if (x !== undefined) {
-      for (const f of x.files.values()) this.os.freeObject(this.os.objects.get(f.num)!);
-      this.os.freeObject(this.os.objects.get(x.dir)!);
+      for (const f of x.files.values()) this.os.freeObject(this.os.writable(f.num)!);
+      this.os.freeObject(this.os.writable(x.dir)!);
       this.xattrDirs.delete(inode.ino);
     }
     this.os.freeObject(o);
@@ -249,17 +249,17 @@ export class Dataset implements VolumeObserver {
       this.xattrDirs.set(inode.ino, x);
       this.os.setBonus(o, this.saBytes(inode));
     }
-    const dir = this.os.objects.get(x.dir)!;
+    const dir = this.os.writable(x.dir)!;
     for (const [name, f] of [...x.files]) {
       if (want.has(name)) continue;
       dir.zap!.remove(name);
-      this.os.freeObject(this.os.objects.get(f.num)!);
+      this.os.freeObject(this.os.writable(f.num)!);
       x.files.delete(name);
     }
     for (const [name, value] of want) {
       const have = x.files.get(name);
       if (have !== undefined && sameBytes(have.value, value)) continue;
-      let f = have === undefined ? undefined : this.os.objects.get(have.num)!;
+      let f = have === undefined ? undefined : this.os.writable(have.num)!;
       if (f === undefined) {
         f = this.os.createObject(this.volume.inos.allocate(), 'data', 512, this.p.znodeBlkptrs);
         this.os.setBonus(f, this.p.znodeSaBytes);

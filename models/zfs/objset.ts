@@ -117,6 +117,8 @@ export class ObjectSet {
   /** Dirty blocks of the open txg and the bytes charged for each so far. */
   private dirty = new Map<Obj, { l0: Map<number, number>; ind: Map<number, number>[] }>();
   private dirtyRoot: number | undefined = undefined;
+  /** Objects this object set may change in place; others are shared with a clone or snapshot. */
+  private owned = new WeakSet<Obj>();
   /** Whether file data was allocated or freed this txg (the accounting objects are rewritten). */
   private spaceChanged = false;
   /** The dsl_dir its new blocks are charged to, and whether it is the MOS. */
@@ -140,16 +142,21 @@ export class ObjectSet {
       o.zap = new Zap(p.zap);
       o.zap.add('0'); // uid/gid/project 0
       this.objects.set(o.num, o);
+      this.owned.add(o);
       this.touchZap(o);
     }
   }
 
   /** The same object set sharing every block (a clone's head right after `zfs clone`, or a snapshot's frozen copy). */
   clone(host: ObjsetHost): ObjectSet {
+    if (this.isDirty()) throw new Error('zfs: cloning an object set with unsynced changes');
     const c = Object.create(ObjectSet.prototype) as ObjectSet;
+    // objects are shared until either side writes one (writable() copies it then)
+    this.owned = new WeakSet();
     Object.assign(c, this, {
       host,
-      objects: new Map([...this.objects].map(([k, o]) => [k, cloneObj(o)])),
+      objects: new Map(this.objects),
+      owned: new WeakSet(),
       meta: cloneObj(this.meta),
       dirty: new Map(),
       dirtyRoot: undefined,
@@ -164,6 +171,16 @@ export class ObjectSet {
 
   get bpsPerIndirect(): number {
     return this.p.indirectBytes / this.p.blkptrBytes;
+  }
+
+  /** Object `num` for changing: a private copy if it is still shared with another object set. */
+  writable(num: number): Obj | undefined {
+    const o = this.objects.get(num);
+    if (o === undefined || this.owned.has(o)) return o;
+    const c = cloneObj(o);
+    this.objects.set(num, c);
+    this.owned.add(c);
+    return c;
   }
 
   isDirty(): boolean {
@@ -307,10 +324,17 @@ export class ObjectSet {
     this.host.charge(est - (had ?? 0), data);
     d.l0.set(blkid, est);
     if (had !== undefined) return false;
-    if (o.kind === 'data') this.spaceChanged = true;
+    if (o.kind === 'data') this.markSpaceChanged();
     if (o.nlevels > 1) this.markInd(o, 1, Math.floor(blkid / this.bpsPerIndirect));
     else this.markDnode(o);
     return true;
+  }
+
+  /** File space changed: the user/group(/project) used ZAPs are rewritten in this txg (dmu_objset_do_userquota_updates). */
+  private markSpaceChanged(): void {
+    if (this.spaceChanged) return;
+    this.spaceChanged = true;
+    for (const o of [...this.objects.values()]) if (o.inRoot) this.touchZapAll(this.writable(o.num)!);
   }
 
   isL0Dirty(o: Obj, blkid: number): boolean {
@@ -336,7 +360,7 @@ export class ObjectSet {
     if (old === undefined) return;
     o.l0.delete(blkid);
     this.remove(old);
-    if (old.data) this.spaceChanged = true;
+    if (old.data) this.markSpaceChanged();
     this.childGone(o, 1, blkid);
   }
 
@@ -397,6 +421,7 @@ export class ObjectSet {
     if (this.objects.has(num)) throw new Error(`zfs: object ${num} exists`);
     const o = newObj(num, kind, blksz, nblkptr);
     this.objects.set(num, o);
+    this.owned.add(o);
     this.markDnode(o);
     return o;
   }
@@ -454,7 +479,6 @@ export class ObjectSet {
       written += blkBytes(b);
       this.host.place(b);
     };
-    if (this.spaceChanged) for (const o of this.objects.values()) if (o.inRoot) this.touchZapAll(o);
     // objects first (their dnode blocks become dirty), then the meta-dnode
     const order = [...this.dirty.keys()].filter(o => o !== this.meta);
     for (const o of order) this.syncObj(o, place);

@@ -349,7 +349,11 @@ describe('zfs on the 2014 experiment (busybox)', () => {
       expect(step(big, name).perContainer.dataBytes).toBe(MiB);
       expect(step(big, name).perContainer.metadataBytes - step(small, name).perContainer.metadataBytes).toBe(l1);
     }
-    expect(step(big, 'run from commit').perContainer).toEqual(step(small, 'run from commit').perContainer);
+    const pick = (r: ExperimentResult) => {
+      const g = step(r, 'run from commit').perContainer;
+      return [g.dataBytes, g.metadataBytes, g.dfUsedBytes];
+    };
+    expect(pick(big)).toEqual(pick(small));
   });
 
   it('moves as the mechanism says for recordsize=16K: the same data, plus an indirect block over the records', () => {
