@@ -12,6 +12,7 @@
 import { Buffer } from 'node:buffer';
 import { constants as fsConstants } from 'node:fs';
 import { constants as osConstants } from 'node:os';
+import { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { bytesSource, type DataSlice } from '../fs/content.js';
 import { ERRNO_MESSAGES, FsError } from '../fs/errno.js';
@@ -377,7 +378,7 @@ export function createFs(sys: Syscalls<object>, opts: CreateFsOptions = {}) {
     const name = `fd${++fdSeq}`;
     const bits = flags & SIMULATED_FLAGS;
     const file = call('open', shown, undefined, () =>
-      traced({ op: 'open', path, flags: bits, mode, fd: name } satisfies OpOf<'open'>, () => sys.open(path, bits, mode)),
+      traced({ op: 'open', path, flags: bits, mode: mode & 0o7777, fd: name } satisfies OpOf<'open'>, () => sys.open(path, bits, mode)),
     );
     const fd = allocFd();
     fds.set(fd, { file, path, name });
@@ -514,7 +515,7 @@ export function createFs(sys: Syscalls<object>, opts: CreateFsOptions = {}) {
   function fchmodSync(fd: number, mode: Mode): void {
     const e = fdEntry(fd, 'fchmod');
     const m = parseMode(mode, 0);
-    call('fchmod', undefined, undefined, () => traced({ op: 'chmod', path: e.path, mode: m } satisfies OpOf<'chmod'>, () => sys.chmod(e.path, m)));
+    call('fchmod', undefined, undefined, () => traced({ op: 'chmod', path: e.path, mode: m & 0o7777 } satisfies OpOf<'chmod'>, () => sys.chmod(e.path, m)));
   }
 
   function fchownSync(fd: number, uid: number, gid: number): void {
@@ -687,7 +688,7 @@ export function createFs(sys: Syscalls<object>, opts: CreateFsOptions = {}) {
     const o = typeof options === 'object' && options !== null ? options : { mode: options ?? undefined };
     const mode = parseMode(o.mode, 0o777);
     const mk = (p: string): void =>
-      call('mkdir', shown, undefined, () => traced({ op: 'mkdir', path: p, mode } satisfies OpOf<'mkdir'>, () => sys.mkdir(p, mode)));
+      call('mkdir', shown, undefined, () => traced({ op: 'mkdir', path: p, mode: mode & 0o7777 } satisfies OpOf<'mkdir'>, () => sys.mkdir(p, mode)));
     const target = abs(shown);
     if (!o.recursive) {
       mk(target);
@@ -842,12 +843,13 @@ export function createFs(sys: Syscalls<object>, opts: CreateFsOptions = {}) {
     const shown = pathString(path);
     const p = abs(shown);
     call('access', shown, undefined, () => {
-      const inode = sys.realInode(p);
+      // access(2) is a path walk: recorded as the stat that costs the same lookups
+      const inode = traced({ op: 'stat', path: p, follow: true } satisfies OpOf<'stat'>, () => sys.realInode(p));
       if (mode !== F_OK && !sys.permits(inode, mode & 7)) throw new FsError('EACCES');
     });
   }
 
-  /** Node's JavaScript realpathSync: lstat each component, follow symlinks by readlink, at most 40 of them. */
+  /** Node's JavaScript realpathSync: lstat each component; a symlink is stat'ed, then read, at most 40 of them. */
   function realpathSync(path: PathLike, options: 'buffer' | { encoding: 'buffer' }): Buffer;
   function realpathSync(path: PathLike, options?: BufferEncoding | { encoding?: BufferEncoding | null } | null): string;
   function realpathSync(path: PathLike, options?: BufferEncodingOrBuffer | { encoding?: BufferEncodingOrBuffer | null } | null): string | Buffer;
@@ -863,14 +865,16 @@ export function createFs(sys: Syscalls<object>, opts: CreateFsOptions = {}) {
         continue;
       }
       const here = `/${[...done, part].join('/')}`;
-      const st = call('lstat', here, undefined, () => sys.stat(here, false));
+      const st = statRaw(here, false, 'lstat', here);
       if (st.kind !== 'symlink') {
-        if (pending.length > 0 && st.kind !== 'dir') throw new NodeFsError('ENOTDIR', 'lstat', `${here}/${pending.join('/')}`);
+        if (pending.length > 0 && st.kind !== 'dir') throw new NodeFsError('ENOTDIR', 'lstat', `${here}/${pending[0]!}`);
         done.push(part);
         continue;
       }
       if (++links > 40) throw new NodeFsError('ELOOP', 'lstat', here);
-      const target = call('readlink', here, undefined, () => sys.readlink(here));
+      // as Node does before readlink: stat the link (a loop or a dangling link fails here)
+      statRaw(here, true, 'stat', here);
+      const target = call('readlink', here, undefined, () => traced({ op: 'readlink', path: here } satisfies OpOf<'readlink'>, () => sys.readlink(here)));
       const tparts = target.split('/').filter(s => s !== '' && s !== '.');
       if (target.startsWith('/')) done.length = 0;
       pending = [...tparts, ...pending];
@@ -899,6 +903,103 @@ export function createFs(sys: Syscalls<object>, opts: CreateFsOptions = {}) {
       }
       return p;
     }
+  }
+
+  // ---- streams (fs.ReadStream / fs.WriteStream, reduced: open on construction, one syscall per chunk) ----
+
+  type StreamOptions = { flags?: OpenMode; encoding?: BufferEncoding | null; fd?: number; mode?: Mode; autoClose?: boolean; start?: number; end?: number; highWaterMark?: number };
+
+  function createReadStream(path: PathLike | null, options?: BufferEncoding | StreamOptions): Readable & { path: string; fd: number | null; bytesRead: number } {
+    const o: StreamOptions = typeof options === 'string' ? { encoding: options } : (options ?? {});
+    const chunk = o.highWaterMark ?? 64 * 1024;
+    let pos = o.start ?? (o.end !== undefined ? 0 : undefined);
+    const end = o.end ?? Infinity;
+    const stream = new Readable({
+      highWaterMark: chunk,
+      ...(o.encoding ? { encoding: o.encoding } : {}),
+      construct(cb) {
+        try {
+          stream.fd = o.fd ?? openSync(path!, o.flags ?? 'r', o.mode ?? 0o666);
+          process.nextTick(() => stream.emit('open', stream.fd));
+          cb();
+        } catch (e) {
+          cb(e as Error);
+        }
+      },
+      read(size) {
+        try {
+          const want = Math.min(size, end - (pos ?? 0) + 1);
+          const data = want <= 0 ? new Uint8Array(0) : readRaw(fds.get(stream.fd!) ?? fdEntry(stream.fd!, 'read'), want, pos);
+          if (pos !== undefined) pos += data.length;
+          stream.bytesRead += data.length;
+          this.push(data.length === 0 ? null : Buffer.from(data.buffer, data.byteOffset, data.length));
+        } catch (e) {
+          this.destroy(e as Error);
+        }
+      },
+      destroy(err, cb) {
+        if (stream.fd !== null && o.autoClose !== false && fds.has(stream.fd)) {
+          try {
+            closeRaw(stream.fd);
+          } catch (e) {
+            return cb(err ?? (e as Error));
+          }
+        }
+        cb(err);
+      },
+    }) as Readable & { path: string; fd: number | null; bytesRead: number };
+    stream.path = path === null ? '' : pathString(path);
+    stream.fd = null;
+    stream.bytesRead = 0;
+    return stream;
+  }
+
+  function createWriteStream(path: PathLike | null, options?: BufferEncoding | StreamOptions): Writable & { path: string; fd: number | null; bytesWritten: number } {
+    const o: StreamOptions = typeof options === 'string' ? { encoding: options } : (options ?? {});
+    let pos = o.start;
+    const close = (cb: (e?: Error | null) => void, err?: Error | null): void => {
+      if (stream.fd !== null && o.autoClose !== false && fds.has(stream.fd)) {
+        try {
+          closeRaw(stream.fd);
+        } catch (e) {
+          return cb(err ?? (e as Error));
+        }
+      }
+      cb(err);
+    };
+    const stream = new Writable({
+      decodeStrings: true,
+      ...(o.encoding ? { defaultEncoding: o.encoding } : {}),
+      construct(cb) {
+        try {
+          stream.fd = o.fd ?? openSync(path!, o.flags ?? 'w', o.mode ?? 0o666);
+          process.nextTick(() => stream.emit('open', stream.fd));
+          cb();
+        } catch (e) {
+          cb(e as Error);
+        }
+      },
+      write(data: Buffer, _enc, cb) {
+        try {
+          const n = writeRaw(fdEntry(stream.fd!, 'write'), new Uint8Array(data), pos);
+          if (pos !== undefined) pos += n;
+          stream.bytesWritten += n;
+          cb();
+        } catch (e) {
+          cb(e as Error);
+        }
+      },
+      final(cb) {
+        close(cb);
+      },
+      destroy(err, cb) {
+        close(cb, err);
+      },
+    }) as Writable & { path: string; fd: number | null; bytesWritten: number };
+    stream.path = path === null ? '' : pathString(path);
+    stream.fd = null;
+    stream.bytesWritten = 0;
+    return stream;
   }
 
   // ---- the sync API, then callbacks and promises built on it ----
@@ -952,6 +1053,11 @@ export function createFs(sys: Syscalls<object>, opts: CreateFsOptions = {}) {
   function callbackify<F extends Fn>(f: F, spread?: (r: ReturnType<F>, args: unknown[]) => unknown[]): Callbackify<F> {
     return (...args: unknown[]) => {
       let cb = args.pop();
+      // close's callback is optional (Node's default logs nothing on success)
+      if (typeof cb !== 'function' && f === (closeSync as unknown)) {
+        if (cb !== undefined) args.push(cb);
+        cb = (): void => {};
+      }
       if (typeof cb !== 'function') throw typeError('ERR_INVALID_ARG_TYPE', 'The "cb" argument must be of type function.');
       const fn = cb as (...a: unknown[]) => void;
       cb = undefined;
@@ -1043,6 +1149,8 @@ export function createFs(sys: Syscalls<object>, opts: CreateFsOptions = {}) {
       process.nextTick(cb, r);
     },
     promises,
+    createReadStream,
+    createWriteStream,
     constants: fsConstants,
     Stats,
     Dirent,

@@ -22,7 +22,7 @@ async function commitAll(fs: SimFs, message: string): Promise<string> {
   return git.commit({ fs, dir, message, author });
 }
 
-describe.each(allModels.map(m => [m.name, m] as const))('isomorphic-git on %s', (name, model) => {
+describe.each(allModels.map(m => [m.name, m] as const))('isomorphic-git on %s', (_name, model) => {
   it('init, add, commit, branch, checkout', async () => {
     const { host, c } = container(model);
     const record: TraceOp[] = [];
@@ -76,19 +76,24 @@ describe.each(allModels.map(m => [m.name, m] as const))('isomorphic-git on %s', 
     const c2 = host.run('c2', 'with-repo');
     const fs2 = createFs(c2.sys, { now: () => host.clock.now() });
     // an append to a lower file: union drivers copy the whole 100 kB file up first; vfs copied the layer at run
+    // (block drivers un-share blocks of their own size: the model decides)
     host.meter.reset();
     fs2.appendFileSync(`${dir}/src/big.txt`, 'y');
-    if (name === 'vfs') expect(host.meter.copyUpBytes).toBe(0);
-    else expect(host.meter.copyUpBytes).toBe(100_000);
+    const kind = host.capabilities.kind;
+    if (kind === 'union') expect(host.meter.copyUpBytes).toBe(100_000);
+    if (kind === 'copy') expect(host.meter.copyUpBytes).toBe(0);
     fs2.truncateSync(`${dir}/src/big.txt`, 100_000);
     // git checkout rewrites whole files (open O_TRUNC) or unlinks them: nothing to copy up, only new data and entries
+    // (block drivers: what a rewrite frees and shares is the model's, so only the outcome is checked there)
     host.meter.reset();
     await git.checkout({ fs: fs2, dir, ref: 'feature' });
     expect(fs2.readFileSync(`${dir}/src/main.js`, 'utf8')).toBe('console.log("v2")\n');
     expect(fs2.existsSync(`${dir}/src/big.txt`)).toBe(false);
-    expect(host.meter.dataBytes).toBeGreaterThan(0);
-    expect(host.meter.metadataBytes).toBeGreaterThan(0);
-    expect(host.meter.copyUpBytes).toBe(0);
+    if (kind !== 'block') {
+      expect(host.meter.dataBytes).toBeGreaterThan(0);
+      expect(host.meter.metadataBytes).toBeGreaterThan(0);
+      expect(host.meter.copyUpBytes).toBe(0);
+    }
     // the first container is untouched
     expect(fs.readFileSync(`${dir}/src/main.js`, 'utf8')).toBe('console.log("v1")\n');
   });

@@ -6,6 +6,8 @@
 import * as realFs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { allModels } from '../../models/index.js';
 import { createFs, stringToFlags, toTraceLines, type SimFs } from '../../src/adapters/node-fs.js';
@@ -98,6 +100,12 @@ const CASES: Record<string, (fs: AnyFs, t: string) => unknown> = {
   'rm missing, force': (fs, t) => fs.rmSync(`${t}/missing`, { force: true }),
   'rm dir without recursive': (fs, t) => fs.rmSync(`${t}/dir`),
   'realpath missing component': (fs, t) => fs.realpathSync(`${t}/missing/x`),
+  'realpath through a file': (fs, t) => fs.realpathSync(`${t}/file/x/y`),
+  'realpath of a symlink loop': (fs, t) => fs.realpathSync(`${t}/loop1`),
+  'realpath of a dangling link': (fs, t) => fs.realpathSync(`${t}/dangling`),
+  'realpath of a link': (fs, t) => fs.realpathSync(`${t}/link`).toString().replace(t, 'T'),
+  'access R_OK of a file': (fs, t) => fs.accessSync(`${t}/file`, realFs.constants.R_OK),
+  'close without a callback': (fs, t) => fs.close(fs.openSync(`${t}/file`, 'r')),
   'truncate dir': (fs, t) => fs.truncateSync(`${t}/dir`),
   'truncate missing': (fs, t) => fs.truncateSync(`${t}/missing`),
   'copyFile missing': (fs, t) => fs.copyFileSync(`${t}/missing`, `${t}/z`),
@@ -288,6 +296,24 @@ describe('the facade', () => {
     await p.rm('/pr', { recursive: true });
     expect(fs.existsSync('/pr')).toBe(false);
     expect(Object.getOwnPropertyDescriptor(fs, 'promises')?.enumerable).toBe(true);
+  });
+
+  it('has read and write streams', async () => {
+    const ws = fs.createWriteStream('/s/out', { flags: 'w' });
+    await expect(new Promise((resolve, reject) => ws.on('error', reject).on('open', resolve))).rejects.toMatchObject({ code: 'ENOENT', syscall: 'open', path: '/s/out' });
+    fs.mkdirSync('/s');
+    const body = Buffer.from('0123456789'.repeat(10_000));
+    await pipeline(Readable.from([body.subarray(0, 50_000), body.subarray(50_000)]), fs.createWriteStream('/s/out'));
+    expect(fs.readFileSync('/s/out').equals(body)).toBe(true);
+    await pipeline(fs.createReadStream('/s/out', { highWaterMark: 4096 }), fs.createWriteStream('/s/copy', { mode: 0o600 }));
+    expect(fs.readFileSync('/s/copy').equals(body)).toBe(true);
+    expect(fs.statSync('/s/copy').mode & 0o777).toBe(0o600);
+    const parts: string[] = [];
+    for await (const chunk of fs.createReadStream('/s/out', { start: 5, end: 14, encoding: 'utf8' })) parts.push(chunk as string);
+    expect(parts.join('')).toBe('5678901234');
+    const rs = fs.createReadStream('/s/missing');
+    await expect(new Promise((resolve, reject) => rs.on('error', reject).on('open', resolve))).rejects.toMatchObject({ code: 'ENOENT', errno: -2 });
+    expect(fs.openFds()).toEqual([]);
   });
 
   it('lends its functions to node:fs for one synchronous call only', () => {
