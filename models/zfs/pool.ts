@@ -498,7 +498,6 @@ export class ZfsPool implements SnapshotStore<Dataset> {
       baselineBytes: this.baselineBytes,
       datasets: this.datasets.size - 1,
       snapshots,
-      txg: this.txg,
     };
   }
 
@@ -515,14 +514,12 @@ export class ZfsPool implements SnapshotStore<Dataset> {
         ...(o.zap ? { zap: o.zap.toJSON() } : {}),
         ...(o.l0.size <= 16 && o.kind === 'data' ? { records: [...o.l0].map(([blkid, b]) => ({ blkid, lsize: b.lsize, asize: b.asize, birth: b.birth })) } : {}),
       }));
+    // the dataset's own structures only: what its snapshots and clones do shows in toJSON (the pool)
     return {
       dataset: `pool/docker/${this.datasetName(dev.id)}`,
       origin: dev.origin === undefined ? null : { dataset: dev.origin.ds.id, snapshot: dev.origin.name, txg: dev.origin.txg },
-      prevSnapTxg: dev.prevSnapTxg,
       referencedBytes: dev.os.referenced,
       usedByDatasetBytes: dev.usedByDataset,
-      usedBySnapshotsBytes: dev.usedBySnapshots(),
-      snapshots: dev.snapshots.map(s => ({ name: s.name, txg: s.txg, uniqueBytes: dev.snapshotUnique(s), clones: s.clones, deferDestroy: s.deferDestroy })),
       metaDnodeLevels: dev.os.meta.nlevels,
       objects,
     };
@@ -536,7 +533,17 @@ export class ZfsPool implements SnapshotStore<Dataset> {
       allocated: { data: this.allocData, datasetMetadata: this.allocMeta, mos: this.allocMos },
       datasets: [...this.datasets.values()]
         .filter(d => d !== this.docker)
-        .map(d => ({ id: d.id, origin: d.origin?.ds.id ?? null, referenced: d.os.referenced, usedByDataset: d.usedByDataset, snapshots: d.snapshots.length })),
+        .map(d => ({
+          id: d.id,
+          dataset: `pool/docker/${this.datasetName(d.id)}`,
+          origin: d.origin === undefined ? null : `${d.origin.ds.id}@${d.origin.name}`,
+          prevSnapTxg: d.prevSnapTxg,
+          referenced: d.os.referenced,
+          usedByDataset: d.usedByDataset,
+          usedBySnapshots: d.usedBySnapshots(),
+          deadListEntries: d.deadlist.entries.length,
+          snapshots: d.snapshots.map(s => ({ name: s.name, txg: s.txg, unique: d.snapshotUnique(s), clones: s.clones, deferDestroy: s.deferDestroy })),
+        })),
     };
   }
 }

@@ -381,3 +381,49 @@ describe('zfs on the 2014 experiment (busybox)', () => {
     expect(performance.now() - t).toBeLessThan(1000);
   });
 });
+
+describe('zfs options and structures', () => {
+  it('takes recordsize as a power of two from 512 to 1M (128K for docker-1.3)', () => {
+    expect(resolveOptions(ZFS, { recordsize: '1M' }).recordsize).toBe('1M');
+    expect(() => resolveOptions(ZFS, { recordsize: '1M', profile: 'docker-1.3' })).toThrow(/recordsize/);
+    expect(() => resolveOptions(ZFS, { recordsize: '96K' })).toThrow(/recordsize/);
+    expect(() => resolveOptions(ZFS, { recordsize: '256' })).toThrow(/recordsize/);
+    expect(() => resolveOptions(ZFS, { recordsize: 'big' })).toThrow(/recordsize/);
+  });
+
+  it('gives the meta-dnode enough levels for 2^48 objects: 6 with 128 KiB indirect blocks, 7 with 16 KiB', () => {
+    const modern = world({}).host;
+    const old = world({}, { profile: 'docker-1.3' }).host;
+    const levels = (h: Host) => (h.driver.inspectLayer(h.containers.get('c')!.layer) as { device: { metaDnodeLevels: number } }).device.metaDnodeLevels;
+    expect(levels(modern)).toBe(6);
+    expect(levels(old)).toBe(7);
+  });
+
+  it('keeps a directory a microzap that grows by 512 bytes, and makes it a fatzap for a long name or past 128 KiB', () => {
+    const { host, c, sys } = world({ '/d/': '', '/e/': '' });
+    const zapOf = (path: string) => dataset(host, c.layer).os.objects.get(dataset(host, c.layer).volume.at(path)!.ino)!.zap!;
+    for (let i = 0; i < 8; i++) writeFile(sys, `/d/f${i}`, '');
+    expect(zapOf('/d').toJSON()).toEqual({ kind: 'microzap', entries: 8, blockBytes: 1024 });
+    writeFile(sys, `/d/${'n'.repeat(50)}`, '');
+    expect(zapOf('/d').micro).toBe(false);
+    for (let i = 0; i < 2047; i++) sys.mkdir(`/e/${i}`, 0o755);
+    expect(zapOf('/e').toJSON()).toEqual({ kind: 'microzap', entries: 2047, blockBytes: 128 * KiB });
+    sys.mkdir('/e/one-more', 0o755);
+    expect(zapOf('/e').micro).toBe(false);
+    expect(readText(sys, `/d/${'n'.repeat(50)}`)).toBe('');
+    expect(sys.readdir('/e')).toHaveLength(2048);
+  });
+
+  it('keeps xattrs in a hidden xattr directory with a file object per attribute (xattr=on)', () => {
+    const { host, c, sys } = world({ '/f': 'x' });
+    const ds = dataset(host, c.layer);
+    const before = ds.os.objects.size;
+    sys.setxattr('/f', 'user.a', new TextEncoder().encode('1'));
+    sys.setxattr('/f', 'user.b', new TextEncoder().encode('2'));
+    expect(ds.os.objects.size).toBe(before + 3);
+    sys.removexattr('/f', 'user.a');
+    expect(ds.os.objects.size).toBe(before + 2);
+    sys.unlink('/f');
+    expect(ds.os.objects.size).toBe(before - 1);
+  });
+});
