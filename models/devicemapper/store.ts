@@ -231,6 +231,9 @@ export class DmStore implements SnapshotStore<DmDevice> {
       thinDevices: this.pool.devices.size,
       sharingBrokenBlocks: this.pool.stats.sharingBroken,
       provisionedBlocks: this.pool.stats.provisioned,
+      /** Pool blocks every device has taken (provisioned, or copied to break sharing): what a chunk-by-chunk comparison
+       * of each device with its origin counts (kernel-6.18-blog-experiment.md "dm-thin emulation"). */
+      takenDataBytes: (this.pool.stats.provisioned + this.pool.stats.sharingBroken) * this.config.blockBytes,
       copyBytes: this.pool.stats.copyBytes,
       loopDataFileBytes: files.data,
       loopMetadataFileBytes: files.metadata,

@@ -24,6 +24,8 @@ export interface SnapshotStore<D> {
   /** Device deletion (dm: BLKDISCARD then delete; btrfs: subvolume delete; zfs: destroy). */
   remove(dev: D): void;
   usage(): StorageUsage;
+  /** Time passes: writeback of data dirty long enough, periodic transaction commits. */
+  idle?(seconds: number): void;
   /** The device's own structures (mapping table, tree, records) for `--json` and tests. */
   inspect(dev: D): unknown;
   toJSON(): unknown;
@@ -130,6 +132,10 @@ export class SnapshotDriver<D> implements StorageDriver {
 
   usage(): StorageUsage {
     return this.store.usage();
+  }
+
+  idle(seconds: number): void {
+    this.store.idle?.(seconds);
   }
 
   toJSON(): unknown {

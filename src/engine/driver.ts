@@ -68,6 +68,8 @@ export interface StorageDriver {
    * everything; otherwise the changes are found by walking both views (Docker's NaiveDiffDriver).
    */
   diff(id: string): Volume;
+  /** Time passes with nothing else happening: background writeback and periodic commits run (btrfs, jbd2). */
+  idle?(seconds: number): void;
   /** Writes a mounted layer's in-memory state back into it (AUFS pseudo-links: `auplink flush`). */
   sync?(id: string): void;
   /** Put(id): the layer is unmounted (a container stops, or is frozen by a commit). */

@@ -116,11 +116,12 @@ export class Host {
       initLayer = this.newLayerId(`${name}-init`);
       this.driver.createLayer(initLayer, parent);
       setupInitLayer(new Syscalls(this.driver.mount(initLayer)), this.initProfile);
-      this.driver.release?.(initLayer);
       parent = initLayer;
     }
     const layer = this.newLayerId(name);
     this.driver.createLayer(layer, parent);
+    // createRootfs(): `defer driver.Put(initID)` — the init layer is unmounted after the container layer is created
+    if (initLayer !== undefined) this.driver.release?.(initLayer);
     const mount = this.driver.mount(layer);
     const hostFiles = init ? this.containerFiles(name) : undefined;
     const record: ContainerRecord = {
@@ -214,5 +215,11 @@ export class Host {
 
   usage(): StorageUsage {
     return this.driver.usage();
+  }
+
+  /** Time passes with nothing happening on the host (background writeback and commits may run). */
+  idle(seconds: number): void {
+    this.clock.advance(seconds);
+    this.driver.idle?.(seconds);
   }
 }

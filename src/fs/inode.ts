@@ -25,6 +25,10 @@ export class LogicalClock implements Clock {
     this.t = Math.round((this.t + 0.001) * 1000) / 1000;
     return this.t;
   }
+  /** Time passing with nothing happening (between the steps of an experiment). */
+  advance(seconds: number): void {
+    this.t = Math.round((this.t + seconds) * 1000) / 1000;
+  }
 }
 
 /** Hands out inode numbers; one per simulated host so numbers are unique across layers and deterministic. */

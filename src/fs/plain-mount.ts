@@ -25,6 +25,9 @@ export class PlainMount implements Mount<Inode> {
   }
 
   readdir(dir: Inode): string[] {
+    // iterate_dir() -> file_accessed(): getdents updates the directory's atime (relatime rules), also for Docker's
+    // diff walks
+    this.volume.accessed(dir);
     return [...dir.entries!.keys()];
   }
 

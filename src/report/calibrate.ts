@@ -7,7 +7,7 @@ import { formatBytes, renderTable } from './format.js';
 /** One simulated figure next to its measured target. */
 export interface Comparison {
   step: string;
-  metric: StepTarget['metric'];
+  metric: string;
   simulatedBytes: number;
   targetBytes: number;
   /** Simulated minus target, as a fraction of the target. */
@@ -42,7 +42,7 @@ function holds(target: StepTarget, simulated: number): boolean {
 function compare(c: CalibrationCase, result: ExperimentResult): Comparison[] {
   return c.targets.map(t => {
     const step = result.steps.find(s => s.step === t.step)!;
-    const simulated = step.perContainer[t.metric];
+    const simulated = step.perContainer[t.metric] ?? Number.NaN;
     const cmp: Comparison = {
       step: t.step,
       metric: t.metric,
@@ -52,7 +52,7 @@ function compare(c: CalibrationCase, result: ExperimentResult): Comparison[] {
       held: holds(t, simulated),
     };
     if (t.firstBytes !== undefined) {
-      cmp.firstSimulatedBytes = step.first[t.metric];
+      cmp.firstSimulatedBytes = step.first[t.metric] ?? Number.NaN;
       cmp.firstTargetBytes = t.firstBytes;
     }
     return cmp;

@@ -11,18 +11,24 @@ export interface ExperimentSpec {
   readonly containers: number;
   /** Bytes the `dd` writes in each first-round container (the review: bs=64k count=1). */
   readonly writeBytes: number;
+  /**
+   * Seconds between the image load and the steps, and between the steps (the review typed each batch of commands
+   * by hand and read `df` between them); background writeback runs in them.
+   */
+  readonly pauseSeconds?: number;
 }
 
-export const REVIEW_2014: ExperimentSpec = { containers: 10, writeBytes: 64 * 1024 };
+export const REVIEW_2014: ExperimentSpec = { containers: 10, writeBytes: 64 * 1024, pauseSeconds: 60 };
 
 export type StepName = 'run' | 'commit' | 'run from commit';
 
 export interface StepGrowth {
   step: StepName;
   /** Mean growth per container (or per commit) over the step. */
-  perContainer: { dataBytes: number; metadataBytes: number; dfUsedBytes: number };
+  /** Mean growth of every usage figure per container (dataBytes, metadataBytes, dfUsedBytes and the model's own). */
+  perContainer: Growth;
   /** The first container's growth (the review reports one-time costs on the first). */
-  first: { dataBytes: number; metadataBytes: number; dfUsedBytes: number };
+  first: Growth;
   copyUpBytes: number;
 }
 
@@ -36,8 +42,17 @@ export interface ExperimentResult {
   pageCacheFiles: number;
 }
 
-function delta(a: StorageUsage, b: StorageUsage) {
-  return { dataBytes: b.dataBytes - a.dataBytes, metadataBytes: b.metadataBytes - a.metadataBytes, dfUsedBytes: b.dfUsedBytes - a.dfUsedBytes };
+/** Growth of each usage figure between two readings. */
+export type Growth = { dataBytes: number; metadataBytes: number; dfUsedBytes: number } & Record<string, number>;
+
+function delta(a: StorageUsage, b: StorageUsage): Growth {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(b)) if (typeof v === 'number' && typeof a[k] === 'number') out[k] = v - a[k];
+  return out as Growth;
+}
+
+function scale(g: Growth, n: number): Growth {
+  return Object.fromEntries(Object.entries(g).map(([k, v]) => [k, v / n])) as Growth;
 }
 
 /**
@@ -50,8 +65,9 @@ export function runExperiment(model: DriverModel, given: Record<string, string>,
   host.loadImage('busybox', image);
   const steps: StepGrowth[] = [];
   const measure = (step: StepName, each: (i: number) => void) => {
+    host.idle(spec.pauseSeconds ?? 0);
     const start = host.usage();
-    let first = { dataBytes: 0, metadataBytes: 0, dfUsedBytes: 0 };
+    let first: Growth = { dataBytes: 0, metadataBytes: 0, dfUsedBytes: 0 };
     let copyUpBytes = 0;
     for (let i = 0; i < spec.containers; i++) {
       const before = host.usage();
@@ -64,7 +80,7 @@ export function runExperiment(model: DriverModel, given: Record<string, string>,
     const n = Math.max(1, spec.containers);
     steps.push({
       step,
-      perContainer: { dataBytes: total.dataBytes / n, metadataBytes: total.metadataBytes / n, dfUsedBytes: total.dfUsedBytes / n },
+      perContainer: scale(total, n),
       first,
       copyUpBytes,
     });

@@ -101,7 +101,16 @@ describe.each(variants)('docker lifecycle on $name $options', ({ name, options }
     expect(readText(d.sys, '/etc/hostname')).toBe('d\n');
   });
 
-  const emptyUsage = () => new Host(model(name), resolveOptions(model(name), options)).usage();
+  /**
+   * Union and copy drivers return to an empty home; block stores keep what their mechanism keeps (a loop-lvm pool
+   * without discard never shrinks: the devicemapper and btrfs specs check that), so for them the data in use must not
+   * fall below a fresh store's.
+   */
+  const expectBackToEmpty = (host: Host) => {
+    const fresh = new Host(model(name), resolveOptions(model(name), options)).usage();
+    if (host.capabilities.kind === 'block') expect(host.usage().dataBytes).toBeGreaterThanOrEqual(fresh.dataBytes);
+    else expect(host.usage()).toEqual(fresh);
+  };
 
   it('removes both container layers on rm, and refuses rmi of an image in use', () => {
     const host = hostOn(name, options);
@@ -111,7 +120,7 @@ describe.each(variants)('docker lifecycle on $name $options', ({ name, options }
     expect(() => host.driver.inspectLayer(c.layer)).toThrow(/no such layer/);
     host.rmi('img');
     expect(host.images.size).toBe(0);
-    expect(host.usage()).toEqual(emptyUsage());
+    expectBackToEmpty(host);
   });
 
   it('refuses rmi of an image another image was committed from', () => {
@@ -122,7 +131,7 @@ describe.each(variants)('docker lifecycle on $name $options', ({ name, options }
     expect(errnoOf(() => host.rmi('img'))).toBe('EBUSY');
     host.rmi('next');
     host.rmi('img');
-    expect(host.usage()).toEqual(emptyUsage());
+    expectBackToEmpty(host);
   });
 
   it('refuses a container on an image deeper than MaxImageDepth (127)', () => {
