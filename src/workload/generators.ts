@@ -549,7 +549,15 @@ export interface PackageInstallOptions {
   aptCaches?: boolean;
 }
 
-/** Observed with strace of dpkg 1.21.22 (test/fixtures/workload/strace/dpkg.strace) and rpm's documented layout. */
+/**
+ * A package manager's install run. The dpkg side follows what strace shows dpkg 1.21.22 doing
+ * (test/fixtures/workload/strace/dpkg.strace): files unpacked as PATH.dpkg-new then renamed, info/PKG.list-new and
+ * .md5sums-new renamed, a journal record per status change (updates/tmp.i renamed to updates/NNNN), a line per change
+ * appended to dpkg.log, and at each checkpoint the whole status file written to status-new, status-old unlinked and
+ * re-linked to status, status-new renamed over status. The rpm side is a model, not a trace: Berkeley DB (Packages
+ * grown by the header, a page written in each index and __db region file) or rpmdb.sqlite (WAL frames, then a
+ * checkpoint into the database), files unpacked as PATH;XXXXXXXX then renamed, ldconfig's ld.so.cache~ renamed.
+ */
 export function packageInstall(o: PackageInstallOptions = {}): TraceOp[] {
   const n = o.packages ?? o.names?.length ?? 5;
   positiveInt('packageInstall: packages', n, true);

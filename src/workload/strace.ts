@@ -262,9 +262,8 @@ class Importer {
     this.keepMapped = (o.keep ?? (this.maps.length > 0 ? 'mapped' : 'all')) === 'mapped';
   }
 
-  get processes(): number {
-    return this.procs.size;
-  }
+  /** Processes seen in the log. */
+  processes = 0;
 
   // --- processes and descriptors
 
@@ -279,6 +278,7 @@ class Importer {
     if (p === undefined) {
       const parent = this.lastPid !== undefined ? this.procs.get(this.lastPid) : undefined;
       p = { pid, cwd: parent?.cwd ?? normalize(this.o.cwd ?? '/'), fds: new Map() };
+      this.processes++;
       if (parent !== undefined) for (const [fd, e] of parent.fds) this.bind(p, fd, e.desc, e.cloexec);
       this.procs.set(pid, p);
     }
@@ -288,6 +288,7 @@ class Importer {
   forked(parent: Proc, childPid: number): void {
     if (this.procs.has(childPid)) return;
     const child: Proc = { pid: childPid, cwd: parent.cwd, fds: new Map() };
+    this.processes++;
     for (const [fd, e] of parent.fds) this.bind(child, fd, e.desc, e.cloexec);
     this.procs.set(childPid, child);
   }
@@ -459,14 +460,15 @@ class Importer {
       case 'pread64':
       case 'preadv':
       case 'preadv2':
-        return this.read(c, p, a[0], num(a[c.name === 'pread64' ? 3 : 3]));
+        return this.read(c, p, a[0], num(a[3]));
       case 'write':
       case 'writev':
-        return this.write(c, p, a[0], undefined, c.name === 'write' ? a[1] : undefined, num(a[c.name === 'write' ? 2 : 2]));
+        // a failed writev has no byte count to replay (its third argument counts iovecs): write(2)'s does
+        return this.write(c, p, a[0], undefined, c.name === 'write' ? a[1] : undefined, c.name === 'write' ? num(a[2]) : undefined);
       case 'pwrite64':
       case 'pwritev':
       case 'pwritev2':
-        return this.write(c, p, a[0], num(a[3]), c.name === 'pwrite64' ? a[1] : undefined, num(a[2]));
+        return this.write(c, p, a[0], num(a[3]), c.name === 'pwrite64' ? a[1] : undefined, c.name === 'pwrite64' ? num(a[2]) : undefined);
       case 'copy_file_range': {
         if (!ok || retN === undefined || retN === 0) return;
         const offIn = /^\[(\d+)/.exec(a[1] ?? '')?.[1];

@@ -46,6 +46,7 @@ describe('strace importer: real logs replay to the tree the command left', () =>
       expect.stringMatching(/^shell\.strace:\d+: fchownat: changing the owner of a symlink itself has no trace op; left out \(1 call/),
     ]);
     expect(imported.stats.leftOut).toBeGreaterThan(100); // the loader, locales, /etc/passwd...
+    expect(imported.stats.processes).toBe(9); // sh, mkdir, cp, mv, ln, rm, tar, mkdir, tar
   });
 
   it('reads -yy annotations, -s strings and -tt timestamps the same as a plain log', () => {
