@@ -23,7 +23,8 @@ export interface SnapshotStore<D> {
   unmount(dev: D): void;
   /** Device deletion (dm: BLKDISCARD then delete; btrfs: subvolume delete; zfs: destroy). */
   remove(dev: D): void;
-  usage(): StorageUsage;
+  /** Space in use; `settle` (default) syncs first, as `sync; df` would. */
+  usage(settle?: boolean): StorageUsage;
   /** Time passes: writeback of data dirty long enough, periodic transaction commits. */
   idle?(seconds: number): void;
   /** The device's own structures (mapping table, tree, records) for `--json` and tests. */
@@ -130,8 +131,8 @@ export class SnapshotDriver<D> implements StorageDriver {
     return { tree: this.store.volume(l.dev).toJSON(), device: this.store.inspect(l.dev) };
   }
 
-  usage(): StorageUsage {
-    return this.store.usage();
+  usage(settle = true): StorageUsage {
+    return this.store.usage(settle);
   }
 
   idle(seconds: number): void {

@@ -78,7 +78,11 @@ export interface StorageDriver {
   removeLayer(id: string): void;
   /** Layers below `id`, nearest first (the lowerdir chain). */
   parents(id: string): string[];
-  usage(): StorageUsage;
+  /**
+   * Space in use. `settle` (the default) first lets pending work reach the disk, as `sync; df` would (journal and
+   * transaction commits, writeback); `false` reads what is allocated now, with no side effect (per-op accounting).
+   */
+  usage(settle?: boolean): StorageUsage;
   /** The layer's own structures (upper directory, whiteouts, mapping table...), for `--json` and tests. */
   inspectLayer(id: string): unknown;
   toJSON(): unknown;

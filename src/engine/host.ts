@@ -213,8 +213,9 @@ export class Host {
     }
   }
 
-  usage(): StorageUsage {
-    return this.driver.usage();
+  /** Space in use on the driver's store; `settle: false` reads it without syncing anything first. */
+  usage(settle = true): StorageUsage {
+    return this.driver.usage(settle);
   }
 
   /** Time passes with nothing happening on the host (background writeback and commits may run). */

@@ -69,7 +69,8 @@ export class TraceRunner {
   }
 
   runLine({ line, op }: TraceLine): LineResult {
-    const before = this.host.usage().allocatedBytes;
+    // per-op accounting must not itself sync the store (a journal or txg commit per op would be a different workload)
+    const before = this.host.usage(false).allocatedBytes;
     this.host.meter.reset();
     let outcome: 'ok' | Errno = 'ok';
     let assertion: boolean | undefined;
@@ -96,7 +97,7 @@ export class TraceRunner {
         dataBytes: m.dataBytes,
         metadataBytes: m.metadataBytes,
         copyUpBytes: m.copyUpBytes,
-        allocatedBytes: this.host.usage().allocatedBytes - before,
+        allocatedBytes: this.host.usage(false).allocatedBytes - before,
         lookups: m.lookups,
       },
     };
