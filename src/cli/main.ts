@@ -12,6 +12,7 @@ import { formatBytes, renderTable } from '../report/format.js';
 import { TraceError } from '../trace/parse.js';
 import { allHeld, runTrace, type RunReport } from './run-trace.js';
 import { registerInspect } from './inspect.js';
+import { registerWorkloadCommands } from './workload-commands.js';
 
 /** Exit statuses of the spec: 0 every expectation held, 1 some failed, 2 unusable input. */
 const EXIT_FAILED = 1;
@@ -151,6 +152,9 @@ export function main(argv: string[]): number {
     });
 
   registerInspect(program, code => (status = code));
+  registerWorkloadCommands(program, message => {
+    throw new UsageError(message);
+  });
 
   try {
     program.parse(argv, { from: 'user' });

@@ -1,0 +1,46 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { parseTrace } from '../../src/trace/parse.js';
+
+function capture(argv: string[]): { status: number; out: string; err: string } {
+  const out: string[] = [];
+  const err: string[] = [];
+  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(chunk => (out.push(String(chunk)), true));
+  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(chunk => (err.push(String(chunk)), true));
+  const log = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
+  try {
+    return { status: main(argv), out: out.join(''), err: err.join('\n') };
+  } finally {
+    stdout.mockRestore();
+    stderr.mockRestore();
+    log.mockRestore();
+  }
+}
+
+describe('layersim workload, fio and strace', () => {
+  it('writes a generated workload as a trace the run command accepts', () => {
+    const { status, out } = capture(['workload', 'dd', '-o', 'path=/data1', '-o', 'bs=65536', '-o', 'count=3']);
+    expect(status).toBe(0);
+    const ops = parseTrace(out).map(l => l.op.op);
+    expect(ops.filter(o => o === 'write')).toHaveLength(3);
+  });
+
+  it('exits 2 naming an unknown generator', () => {
+    const { status, err } = capture(['workload', 'nope']);
+    expect(status).toBe(2);
+    expect(err).toMatch(/unknown generator 'nope'/);
+  });
+
+  it('turns a fio job file into a trace and names the options it does not simulate', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'layersim-fio-'));
+    const job = join(dir, 'job.fio');
+    writeFileSync(job, '[global]\nbs=4k\nsize=64k\nunknown_knob=1\n\n[writer]\nrw=write\nfilename=/data/out\n');
+    const { status, out, err } = capture(['fio', job]);
+    expect(status).toBe(0);
+    expect(err).toMatch(/unknown_knob/);
+    expect(parseTrace(out).filter(l => l.op.op === 'write').length).toBeGreaterThan(0);
+  });
+});
