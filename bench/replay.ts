@@ -1,5 +1,6 @@
 /**
- * Trace replay of the peer trace (bench/peer-trace.ts) on memfs and on every driver model.
+ * Trace replay of the peer trace (bench/peer-trace.ts) on memfs, on ZenFS CopyOnWrite (@zenfs/core 2.7.6, the JS
+ * copy-up peer, set up as shared/peer-bench/lib/systems.mjs does) and on every driver model.
  *
  * Each system runs in a fresh node process (`node dist/bench/replay.js <system> [ops] [seed]` prints one JSON line);
  * `runReplays` drives those processes, interleaved across systems, and refuses to report throughput unless every
@@ -36,10 +37,14 @@ import {
 } from './peer-trace.js';
 
 export const BASELINE = 'memfs';
+/** ZenFS CopyOnWrite (@zenfs/core 2.7.6): InMemory readable base + InMemory writable upper, the JS copy-up peer. */
+export const ZENFS = 'zenfs-cow';
+/** The peers (not simulator models) every run replays beside the models. */
+export const PEERS = [BASELINE, ZENFS] as const;
 
-/** memfs first (the baseline), then every registered model. */
+/** memfs first (the baseline), ZenFS CopyOnWrite, then every registered model. */
 export function systemNames(): string[] {
-  return [BASELINE, ...allModels.map(m => m.name)];
+  return [...PEERS, ...allModels.map(m => m.name)];
 }
 
 /** What one replay of one system in one process measured. */
@@ -111,6 +116,65 @@ function memfsTarget(layout: BaseLayout, writeData: Buffer): ReplayTarget {
         p => fs.readFileSync(p),
       ),
     stats: () => undefined,
+  };
+}
+
+/**
+ * ZenFS CopyOnWrite exactly as shared/peer-bench/lib/systems.mjs sets it up (the setup research Part B measured): the
+ * readable InMemory store mounted at / while the base is built, then `configureSingle({ backend: CopyOnWrite,
+ * readable, writable })` over an empty InMemory writable store. Loaded on demand so model replays never import it.
+ */
+async function zenfsTarget(layout: BaseLayout, writeData: Buffer): Promise<ReplayTarget> {
+  const { configureSingle, fs: zfs, InMemory, CopyOnWrite, resolveMountConfig, mounts } = await import('@zenfs/core');
+  const fs = zfs as unknown as SyncFs;
+  zfs.umount('/');
+  const readable = await resolveMountConfig({ backend: InMemory, label: 'lower' });
+  zfs.mount('/', readable);
+  for (const d of layout.dirs) fs.mkdirSync(d, { recursive: true });
+  const template = payload(FILE_SIZE, 1);
+  layout.files.forEach((p, i) => fs.writeFileSync(p, baseFileBytes(template, i)));
+  const writable = InMemory.create({ label: 'upper' });
+  await configureSingle({ backend: CopyOnWrite, readable, writable });
+  const cow = mounts.get('/') as unknown as { journal: { entries: unknown[] }; attributes: Map<string, unknown> };
+  const countFiles = (layer: { readdirSync(p: string): string[]; statSync(p: string): { mode: number } }): number => {
+    let n = 0;
+    const walk = (dir: string): void => {
+      for (const name of layer.readdirSync(dir)) {
+        const p = `${dir}/${name}`;
+        if ((layer.statSync(p).mode & 0o170000) === 0o040000) walk(p);
+        else n++;
+      }
+    };
+    walk('/base');
+    return n;
+  };
+  return {
+    write(p, offset) {
+      const fd = fs.openSync(p, 'r+');
+      fs.writeSync(fd, writeData, 0, WRITE_SIZE, offset);
+      fs.closeSync(fd);
+    },
+    create(p) {
+      fs.writeFileSync(p, writeData);
+    },
+    unlink(p) {
+      fs.unlinkSync(p);
+    },
+    digest() {
+      // reading a lower file through CopyOnWrite sets its atime and so copies it up (research Part B1): the digest
+      // runs after the stats, with no_atime so it reads without copying
+      cow.attributes.set('no_atime', true);
+      return digestTree(
+        dir => fs.readdirSync(dir).map(String),
+        p => fs.statSync(p).isDirectory(),
+        p => fs.readFileSync(p),
+      );
+    },
+    stats: () => ({
+      upperFiles: countFiles(writable as never),
+      lowerFiles: countFiles(readable as never),
+      journalEntries: cow.journal.entries.length,
+    }),
   };
 }
 
@@ -214,12 +278,17 @@ function digestTree(
 const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 /** Builds `system`, replays the trace on it (timed) and digests the final view (not timed). */
-export function replayOnce(system: string, ops: number, seed: number): ReplayResult {
+export async function replayOnce(system: string, ops: number, seed: number): Promise<ReplayResult> {
   const layout = baseLayout();
   const trace = makeTrace({ ops, seed, layout });
   const writeData = payload(WRITE_SIZE, 2);
   const t0 = performance.now();
-  const target = system === BASELINE ? memfsTarget(layout, writeData) : modelTarget(system, layout, writeData);
+  const target =
+    system === BASELINE
+      ? memfsTarget(layout, writeData)
+      : system === ZENFS
+        ? await zenfsTarget(layout, writeData)
+        : modelTarget(system, layout, writeData);
   const setupMs = performance.now() - t0;
 
   const { kinds, offsets, paths } = trace;
@@ -252,10 +321,12 @@ export function replayOnce(system: string, ops: number, seed: number): ReplayRes
     opsPerSec: Math.round(ops / (traceMs / 1000)),
     meanUs: { write: meanUs(0), create: meanUs(1), unlink: meanUs(2) },
     rssMiB,
-    final: target.digest(),
+    final: { files: 0, bytes: 0, sha256: '' },
   };
+  // counters before the digest: the digest reads every file, which may change a peer's layers
   const layers = target.stats();
   if (layers !== undefined) result.layers = layers;
+  result.final = target.digest();
   return result;
 }
 
@@ -266,6 +337,8 @@ export interface SystemSummary {
   medianOpsPerSec: number;
   /** median ops/s over memfs's median ops/s, both measured in this run. */
   ratioToBaseline: number;
+  /** median ops/s over ZenFS CopyOnWrite's median ops/s in this run (absent when ZenFS was not replayed). */
+  ratioToZenfs?: number;
   /** Per-op-kind means of the median run. */
   meanUs: { write: number; create: number; unlink: number };
   setupMs: number;
@@ -350,7 +423,11 @@ export function runReplays(opts: {
     return s;
   });
   const base = summaries[0]!.medianOpsPerSec;
-  for (const s of summaries) s.ratioToBaseline = Math.round((s.medianOpsPerSec / base) * 100) / 100;
+  const zen = summaries.find(s => s.system === ZENFS)?.medianOpsPerSec;
+  for (const s of summaries) {
+    s.ratioToBaseline = Math.round((s.medianOpsPerSec / base) * 100) / 100;
+    if (zen !== undefined) s.ratioToZenfs = Math.round((s.medianOpsPerSec / zen) * 100) / 100;
+  }
   return { ops: opts.ops, seed: opts.seed, runs: opts.runs, node: process.version, final: want, systems: summaries };
 }
 
@@ -381,5 +458,5 @@ if (process.argv[1] === SELF) {
     console.error(`bad ops or seed: ${opsArg} ${seedArg}`);
     process.exit(2);
   }
-  console.log(JSON.stringify(replayOnce(system, ops, seed)));
+  console.log(JSON.stringify(await replayOnce(system, ops, seed)));
 }
