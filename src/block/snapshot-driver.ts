@@ -25,6 +25,8 @@ export interface SnapshotStore<D> {
   remove(dev: D): void;
   /** Space in use; `settle` (default) syncs first, as `sync; df` would. */
   usage(settle?: boolean): StorageUsage;
+  /** The store's lines of `docker info` (Status()). */
+  status?(): Record<string, string>;
   /** Time passes: writeback of data dirty long enough, periodic transaction commits. */
   idle?(seconds: number): void;
   /** The device's own structures (mapping table, tree, records) for `--json` and tests. */
@@ -137,6 +139,10 @@ export class SnapshotDriver<D> implements StorageDriver {
 
   idle(seconds: number): void {
     this.store.idle?.(seconds);
+  }
+
+  status(): Record<string, string> {
+    return this.store.status?.() ?? {};
   }
 
   toJSON(): unknown {

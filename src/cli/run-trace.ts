@@ -15,6 +15,8 @@ export interface DriverRun {
   usage: StorageUsage;
   /** Each container's own layer, as its directory or structures would be inspected (upper dir, etc.). */
   containers: { name: string; image: string; layer: string; running: boolean; sizeRwBytes: number; virtualSizeBytes: number; layerContents: unknown }[];
+  /** The driver's `docker info` lines at the end (devicemapper: Data/Metadata Space Used and Total). */
+  dockerInfo: Record<string, string>;
   /** The images at the end: their layers and `docker images` size. */
   images: { name: string; layers: string[]; sizeBytes: number }[];
 }
@@ -94,6 +96,7 @@ export function runTrace(req: RunRequest): RunReport {
           layerContents: host.driver.inspectLayer(c.layer),
         };
       }),
+      dockerInfo: host.driver.status?.() ?? {},
       images: [...host.images.values()].map(i => ({ name: i.name, layers: [...i.layers], sizeBytes: imageSize(host, i.name) })),
     });
   }

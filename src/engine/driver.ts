@@ -83,6 +83,8 @@ export interface StorageDriver {
    * transaction commits, writeback); `false` reads what is allocated now, with no side effect (per-op accounting).
    */
   usage(settle?: boolean): StorageUsage;
+  /** The driver's lines of `docker info` (Status()): devicemapper's Data/Metadata Space Used and Total, etc. */
+  status?(): Record<string, string>;
   /** The layer's own structures (upper directory, whiteouts, mapping table...), for `--json` and tests. */
   inspectLayer(id: string): unknown;
   toJSON(): unknown;

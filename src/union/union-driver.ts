@@ -173,6 +173,18 @@ export class UnionDriver implements StorageDriver {
     return this.layer(id).branch.toJSON();
   }
 
+  /** `docker info` lines of overlay2 (Backing Filesystem, Supports d_type, Native Overlay Diff) and aufs (Dirs). */
+  status(): Record<string, string> {
+    const out: Record<string, string> = { 'Backing Filesystem': this.config.backing.name === 'ext4' ? 'extfs' : this.config.backing.name };
+    if (this.config.format.name === 'overlayfs') {
+      out['Supports d_type'] = 'true';
+      out['Native Overlay Diff'] = String(this.config.nativeDiff);
+    } else {
+      out['Dirs'] = String(this.layers.size);
+    }
+    return out;
+  }
+
   branch(id: string): Volume {
     return this.layer(id).branch;
   }
