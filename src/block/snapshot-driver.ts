@@ -48,6 +48,9 @@ interface SnapshotLayer<D> {
  */
 export class SnapshotDriver<D> implements StorageDriver {
   private readonly layers = new Map<string, SnapshotLayer<D>>();
+  /** Devices (subvolumes, datasets) created and filesystem mounts done: what a step's time is made of. */
+  private layersCreated = 0;
+  private mountCount = 0;
 
   constructor(readonly store: SnapshotStore<D>) {}
 
@@ -61,12 +64,16 @@ export class SnapshotDriver<D> implements StorageDriver {
     if (this.layers.has(id)) throw new Error(`layer exists: ${id}`);
     const dev = parent === undefined ? this.store.createBase(id) : this.store.snapshot(id, this.layer(parent).dev);
     this.layers.set(id, { parent, dev, mounts: 0 });
+    this.layersCreated++;
   }
 
   /** Get(id): mounts the layer's filesystem on the first call. */
   private get(id: string): PlainMount {
     const l = this.layer(id);
-    if (l.mounts++ === 0) this.store.mount(l.dev);
+    if (l.mounts++ === 0) {
+      this.store.mount(l.dev);
+      this.mountCount++;
+    }
     return new PlainMount(this.store.volume(l.dev));
   }
 
@@ -134,7 +141,7 @@ export class SnapshotDriver<D> implements StorageDriver {
   }
 
   usage(settle = true): StorageUsage {
-    return this.store.usage(settle);
+    return { ...this.store.usage(settle), layersCreated: this.layersCreated, mounts: this.mountCount };
   }
 
   idle(seconds: number): void {

@@ -3,6 +3,7 @@ import type { Volume } from '../fs/volume.js';
 import { CALIBRATION_CASES, type CalibrationCase, type StepTarget } from './calibration-targets.js';
 import { REVIEW_2014, runExperiment, type ExperimentResult, type ExperimentSpec } from './experiment.js';
 import { formatBytes, renderTable } from './format.js';
+import { stepSeconds } from './time-model.js';
 
 /** One simulated figure next to its measured target. */
 export interface Comparison {
@@ -17,7 +18,17 @@ export interface Comparison {
   firstTargetBytes?: number;
 }
 
+export interface TimeComparison {
+  step: string;
+  simulatedSeconds: number;
+  targetSeconds: number;
+  difference: number;
+  held: boolean;
+}
+
 export interface CaseResult {
+  /** Modelled seconds per step (TIME_MODEL_2014) next to the review's timings, within 25%. */
+  times: TimeComparison[];
   label: string;
   driver: string;
   options: Record<string, string>;
@@ -68,7 +79,12 @@ export function calibrate(models: readonly DriverModel[], image: () => Volume[],
     if (model === undefined) continue;
     const given = Object.fromEntries(Object.entries(c.options).filter(([k]) => k in model.options));
     const experiment = runExperiment(model, given, image(), spec);
-    cases.push({ label: c.label, driver: c.driver, options: experiment.options, source: c.source, comparisons: compare(c, experiment), experiment });
+    const times = Object.entries(c.seconds ?? {}).map(([step, target]) => {
+      const simulated = stepSeconds(c.driver, experiment.steps.find(s => s.step === step)!);
+      const difference = (simulated - target) / target;
+      return { step, simulatedSeconds: simulated, targetSeconds: target, difference, held: Math.abs(difference) <= 0.25 };
+    });
+    cases.push({ label: c.label, driver: c.driver, options: experiment.options, source: c.source, comparisons: compare(c, experiment), times, experiment });
   }
   return { experiment: spec, drivers, cases };
 }
@@ -113,6 +129,17 @@ export function formatCalibration(r: CalibrationReport): string {
       });
     }
     lines.push(renderTable(cmp));
+    const timed = r.cases.filter(c => c.times.length > 0);
+    if (timed.length > 0) {
+      lines.push('\nTime per step from the stated cost model (src/report/time-model.ts) against the review (within 25%):\n');
+      const t = [['configuration', 'step', 'modelled', 'review', 'difference', 'holds']];
+      for (const c of timed) {
+        c.times.forEach((x, i) => {
+          t.push([i === 0 ? c.label : '', x.step, `${x.simulatedSeconds.toFixed(2)} s`, `${x.targetSeconds.toFixed(2)} s`, pct(x.difference), x.held ? 'yes' : 'NO']);
+        });
+      }
+      lines.push(renderTable(t));
+    }
   }
   return lines.join('\n');
 }

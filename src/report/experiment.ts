@@ -30,6 +30,8 @@ export interface StepGrowth {
   /** The first container's growth (the review reports one-time costs on the first). */
   first: Growth;
   copyUpBytes: number;
+  /** Bytes written to the store per container (data and metadata, copies included), from the cost meter. */
+  writtenBytes: number;
 }
 
 export interface ExperimentResult {
@@ -69,11 +71,13 @@ export function runExperiment(model: DriverModel, given: Record<string, string>,
     const start = host.usage();
     let first: Growth = { dataBytes: 0, metadataBytes: 0, dfUsedBytes: 0 };
     let copyUpBytes = 0;
+    let writtenBytes = 0;
     for (let i = 0; i < spec.containers; i++) {
       const before = host.usage();
       host.meter.reset();
       each(i);
       copyUpBytes += host.meter.copyUpBytes;
+      writtenBytes += host.meter.dataBytes + host.meter.metadataBytes;
       if (i === 0) first = delta(before, host.usage());
     }
     const total = delta(start, host.usage());
@@ -83,6 +87,7 @@ export function runExperiment(model: DriverModel, given: Record<string, string>,
       perContainer: scale(total, n),
       first,
       copyUpBytes,
+      writtenBytes: writtenBytes / n,
     });
   };
   const cache = new PageCache();

@@ -50,6 +50,8 @@ export interface UnionDriverConfig {
  */
 export class UnionDriver implements StorageDriver {
   private readonly layers = new Map<string, UnionLayer>();
+  private layersCreated = 0;
+  private mountCount = 0;
   /** The live mount of each layer (Get without Put yet). */
   private readonly mounted = new Map<string, UnionMount>();
 
@@ -75,6 +77,7 @@ export class UnionDriver implements StorageDriver {
     if (parent !== undefined && this.parents(parent).length + 1 > this.config.maxLowerLayers) fail('EINVAL');
     const branch = new Volume({ clock: this.env.clock, inos: this.env.inos, meter: this.env.meter, backing: this.config.backing });
     this.layers.set(id, { id, parent, branch, aliases: new Map() });
+    this.layersCreated++;
     this.config.home?.createLayer(this.home, id, parent === undefined ? [] : [parent, ...this.parents(parent)]);
   }
 
@@ -99,6 +102,7 @@ export class UnionDriver implements StorageDriver {
     if (lowers.length > this.config.maxLowerLayers) fail('EINVAL');
     this.config.format.prepareUpper?.(layer.branch);
     this.config.home?.mounted(this.home, id);
+    this.mountCount++;
     const mount = new UnionMount(layer.branch, lowers, this.config.format, this.config.policy, layer.aliases);
     this.mounted.set(id, mount);
     return mount;
@@ -202,6 +206,8 @@ export class UnionDriver implements StorageDriver {
       u.dfUsedBytes += v.blockBytes;
     }
     u.homeBytes = this.home.usage().blockBytes;
+    u.layersCreated = this.layersCreated;
+    u.mounts = this.mountCount;
     return u;
   }
 
