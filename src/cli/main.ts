@@ -12,6 +12,7 @@ import { formatBytes, renderTable } from '../report/format.js';
 import { TraceError } from '../trace/parse.js';
 import { allHeld, runTrace, type RunReport } from './run-trace.js';
 import { registerInspect } from './inspect.js';
+import { registerExplain } from '../explain/cli.js';
 import { registerWorkloadCommands } from './workload-commands.js';
 
 /** Exit statuses of the spec: 0 every expectation held, 1 some failed, 2 unusable input. */
@@ -152,6 +153,7 @@ export function main(argv: string[]): number {
     });
 
   registerInspect(program, code => (status = code));
+  registerExplain(program, code => (status = code));
   registerWorkloadCommands(program, message => {
     throw new UsageError(message);
   });
