@@ -1,11 +1,13 @@
 /**
- * `npm run bench`: the benny primitive suites, then the peer-trace replay on memfs and every model (fresh process per
- * run, runs interleaved), then one summary table; the numbers go to bench/results/latest.json.
+ * `npm run bench`: the benny primitive suites, then the peer-trace replay on memfs, ZenFS CopyOnWrite and every model
+ * (fresh process per run, runs interleaved) with its table and ratios, then the write patterns x drivers table
+ * (bench/patterns.ts) and the peer ratios again; the numbers go to bench/results/latest.json and
+ * bench/results/patterns.json.
  *
- *   npm run bench                      primitives + 100,000-op replay, 3 runs
- *   npm run bench -- --quick           short benny budget + 10,000-op replay, 1 run
+ *   npm run bench                      primitives + 100,000-op replay, 3 runs + patterns
+ *   npm run bench -- --quick           short benny budget + 10,000-op replay, 1 run + patterns (same sizes)
  *   npm run bench -- --ops N --runs N  replay size and repetitions
- *   npm run bench -- --no-primitives   replay only (or --no-replay: primitives only)
+ *   npm run bench -- --no-primitives   skip a part (also --no-replay, --no-zenfs, --no-patterns)
  *
  * Throughput is printed only after every system's final view matched memfs's (exit 1 otherwise).
  */
@@ -14,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';
 import { dirname } from 'node:path';
 import { checkPeerTrace, DEFAULT_OPS, DEFAULT_SEED } from './peer-trace.js';
+import { patternsReport, printPatterns, runPatterns, savePatterns, type PatternsReport } from './patterns.js';
 import { runPrimitives, type PrimitiveSuite } from './primitives.js';
 import { BASELINE, FinalViewMismatch, PEERS, runReplays, systemNames, ZENFS, type ReplaySummary } from './replay.js';
 
@@ -28,7 +31,9 @@ interface Args {
   primitives: boolean;
   replay: boolean;
   zenfs: boolean;
+  patterns: boolean;
   out: string;
+  patternsOut: string;
 }
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -42,7 +47,9 @@ function parseArgs(argv: readonly string[]): Args {
     primitives: true,
     replay: true,
     zenfs: true,
+    patterns: true,
     out: `${REPO_ROOT}bench/results/latest.json`,
+    patternsOut: `${REPO_ROOT}bench/results/patterns.json`,
   };
   const num = (flag: string, v: string | undefined): number => {
     const n = Number(v);
@@ -60,8 +67,9 @@ function parseArgs(argv: readonly string[]): Args {
     else if (a === '--no-primitives') args.primitives = false;
     else if (a === '--no-replay') args.replay = false;
     else if (a === '--no-zenfs') args.zenfs = false;
+    else if (a === '--no-patterns') args.patterns = false;
     else if (a === '--out') args.out = argv[++i] ?? args.out;
-    else throw new Error(`unknown argument '${a}' (known: --quick, --ops N, --runs N, --seed N, --no-primitives, --no-replay, --no-zenfs, --out FILE)`);
+    else throw new Error(`unknown argument '${a}' (known: --quick, --ops N, --runs N, --seed N, --no-primitives, --no-replay, --no-zenfs, --no-patterns, --out FILE)`);
   }
   if (args.quick) {
     args.ops = 10_000;
@@ -159,6 +167,15 @@ async function main(): Promise<number> {
     printTable(replay);
     printFloor(replay, args.ops);
   }
+  let patterns: PatternsReport | undefined;
+  if (args.patterns) {
+    console.log('\n== write patterns x drivers (fresh host per cell; counted by the cost meter, latency from bench/latency-model.ts) ==\n');
+    patterns = patternsReport(runPatterns());
+    printPatterns(patterns.results);
+    savePatterns(args.patternsOut, patterns);
+    console.log(`\npatterns: ${args.patternsOut}`);
+  }
+  if (replay !== undefined && patterns !== undefined) printFloor(replay, args.ops);
   const result = {
     date: started,
     node: process.version,
