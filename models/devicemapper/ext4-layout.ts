@@ -108,6 +108,10 @@ export class Ext4Layout implements FsLayout {
   private running = new Set<number>();
   private freed: [number, number][] = [];
   private journalHead = 1;
+  /** The on-disk journal superblock says "nothing to recover" (s_start == 0): mkfs, a clean unmount, a freeze. */
+  private journalEmpty = true;
+  /** JBD2_FLUSHED: the journal superblock update is deferred to the next commit (journal_reset on an empty journal). */
+  private journalFlushed = true;
   private discardOn = false;
   private sequence = 0;
   mounted = false;
@@ -316,13 +320,18 @@ export class Ext4Layout implements FsLayout {
     void LOST_FOUND_INO;
   }
 
-  /** ext4_fill_super + ext4_setup_super: the superblock (mount count, time, state) and, through jbd2_journal_load, the journal superblock. */
+  /**
+   * ext4_fill_super + ext4_setup_super: the superblock (mount count, time, needs_recovery). jbd2_journal_load ->
+   * journal_reset restarts the log at its first block; on an empty journal (s_start == 0) it does not write the journal
+   * superblock but sets JBD2_FLUSHED, so the first commit writes it (jbd2 since Linux 3.5, commit 24bcc89c7e7c).
+   */
   mount(discard: boolean): void {
     this.mounted = true;
     this.discardOn = discard;
     this.journalHead = 1;
+    if (!this.journalEmpty) this.device.write(this.geo.journalStart, 1, 'journal');
+    this.journalFlushed = true;
     this.device.write(0, 1, 'superblock');
-    this.device.write(this.geo.journalStart, 1, 'journal');
   }
 
   /** Docker 1.3 Get: MkdirAll(mnt/rootfs) (a top-level directory: Orlov) and the `id` file, once per device lineage. */
@@ -353,6 +362,10 @@ export class Ext4Layout implements FsLayout {
     if (blocks.length > 0) {
       const tagsPerDescriptor = Math.floor((this.geo.p.blockBytes - 12) / this.geo.p.journalTagBytes);
       const logged = Math.ceil(blocks.length / tagsPerDescriptor) + blocks.length + 1;
+      // jbd2_journal_commit_transaction: with JBD2_FLUSHED the journal superblock gets the log tail first
+      if (this.journalFlushed) this.device.write(this.geo.journalStart, 1, 'journal');
+      this.journalFlushed = false;
+      this.journalEmpty = false;
       this.writeJournal(logged);
       this.sequence++;
       for (const b of blocks) this.device.write(b, 1, this.structureOf(b));
@@ -373,12 +386,34 @@ export class Ext4Layout implements FsLayout {
     }
   }
 
-  /** ext4_put_super: the last commit and checkpoint, the journal superblock (clean), the superblock (state clean). */
+  /**
+   * jbd2_mark_journal_empty after the last checkpoint: s_start = 0 in the journal superblock, written only when the
+   * journal was not already empty (jbd2 since Linux 3.11: "don't write superblock when if its empty").
+   */
+  private markJournalEmpty(): void {
+    if (!this.journalEmpty) this.device.write(this.geo.journalStart, 1, 'journal');
+    this.journalEmpty = true;
+    this.journalFlushed = true;
+  }
+
+  /** ext4_put_super: the last commit and checkpoint (jbd2_journal_destroy), the journal marked empty, the superblock (state clean). */
   unmount(): void {
     this.sync();
-    this.device.write(this.geo.journalStart, 1, 'journal');
+    this.markJournalEmpty();
     this.device.write(0, 1, 'superblock');
     this.mounted = false;
+  }
+
+  /** ext4_freeze: jbd2_journal_flush (commit, checkpoint, journal marked empty), then the superblock without needs_recovery. */
+  freeze(): void {
+    this.sync();
+    this.markJournalEmpty();
+    this.device.write(0, 1, 'superblock');
+  }
+
+  /** ext4_unfreeze: needs_recovery set again, the superblock written (after the snapshot was taken). */
+  thaw(): void {
+    this.device.write(0, 1, 'superblock');
   }
 
   structureOf(b: number): string {

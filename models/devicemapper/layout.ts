@@ -21,6 +21,13 @@ export interface FsLayout extends VolumeObserver {
   /** Writes back everything dirty (journal or log, then the metadata in place): sync(2), or the periodic commit. */
   sync(): void;
   unmount(): void;
+  /**
+   * freeze_super before a snapshot of the mounted device (dm suspend with lockfs: Docker 1.3 createSnapDevice suspends
+   * an active origin): everything reaches the disk and the filesystem is made consistent on it.
+   */
+  freeze(): void;
+  /** thaw_super after the resume: what the filesystem writes once unfrozen. */
+  thaw(): void;
   /** Docker 1.3's Get: `rootfs/` and the `id` file on the device, made once (the layer's tree lives in rootfs/). */
   dockerGet(id: string, rootIno: number): void;
   /** The same on-disk state on another device: the filesystem a thin snapshot holds. */

@@ -139,7 +139,10 @@ export class DmStore implements SnapshotStore<DmDevice> {
             if (!(e instanceof FsError)) throw e;
             this.lostWrites++;
           }
-          this.env.meter.copyUpBytes += this.pool.stats.copyBytes - before;
+          // break_sharing copies the whole pool block: bytes written to the data device (a copy-up, so both figures)
+          const copied = this.pool.stats.copyBytes - before;
+          this.env.meter.dataBytes += copied;
+          this.env.meter.copyUpBytes += copied;
           taken.add(structure, this.pool.stats.provisioned + this.pool.stats.sharingBroken - events);
         }
       },
@@ -161,13 +164,16 @@ export class DmStore implements SnapshotStore<DmDevice> {
   }
 
   private newDevice(name: string, origin: DmDevice): DmDevice {
-    // dm suspend of an active origin freezes its filesystem: everything dirty is written before the snapshot
-    if (origin.layout.mounted) origin.layout.sync();
+    // createSnapDevice suspends an active origin (dm suspend with lockfs freezes its filesystem) and resumes it after
+    // create_snap: what the freeze writes is in the snapshot, what the thaw writes is the origin's alone
+    const active = origin.layout.mounted;
+    if (active) origin.layout.freeze();
     const id = this.nextId++;
     this.pool.createSnap(id, origin.id);
     const writes = new StructureTally();
     const poolBlocks = new StructureTally();
     const layout = origin.layout.clone(this.sink(id, writes, poolBlocks));
+    if (active) origin.layout.thaw();
     const dev: DmDevice = { id, name, volume: undefined as unknown as Volume, layout, writes, poolBlocks };
     const volume = DeviceVolume.adopt(origin.volume.snapshot({ observer: layout }), this.guard(dev));
     Object.assign(dev, { volume });
@@ -212,8 +218,9 @@ export class DmStore implements SnapshotStore<DmDevice> {
     this.pool.commit();
   }
 
-  usage(): StorageUsage {
-    this.settle();
+  /** `settle` (default): the periodic commits run first, as `sync; docker info` would; `false` reads the pool as it is. */
+  usage(settle = true): StorageUsage {
+    if (settle) this.settle();
     const dataBytes = this.pool.usedDataBlocks * this.config.blockBytes;
     const metadataBytes = this.pool.usedMetadataBlocks * thinFormat.metadataBlockBytes;
     const files = this.pool.loopFileBytes;

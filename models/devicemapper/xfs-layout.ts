@@ -322,6 +322,22 @@ export class XfsLayout implements FsLayout {
     this.mounted = false;
   }
 
+  /**
+   * xfs_fs_freeze: xfs_quiesce_attr (log forced, superblock counters logged, AIL pushed, an unmount record), then
+   * xfs_fs_log_dummy logs the superblock again so the frozen log is dirty; its buffer is written back after the thaw.
+   */
+  freeze(): void {
+    this.sync();
+    this.dirtyBlocks.add(0);
+    this.sync();
+    this.logRecord(0);
+    this.logRecord(512);
+    this.dirtyBlocks.add(0);
+  }
+
+  /** xfs_fs_unfreeze: nothing written at once (the dummy transaction's superblock goes with the next push). */
+  thaw(): void {}
+
   worstCaseBlocks(dataBytes: number): number {
     return Math.ceil(dataBytes / this.geo.p.blockBytes) + this.geo.chunkBlocks + 16;
   }
