@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { OptionSpec } from '../../src/engine/driver.js';
 
 /**
@@ -151,6 +152,12 @@ export interface BtrfsProfile {
    * the flusher only after dirty_expire_centisecs = 30 s) is not allocated yet.
    */
   readonly measure: 'sync' | 'df';
+  /**
+   * The Docker daemon's own files (container config, image json, tag store) written into /var/lib/docker on this
+   * filesystem as Docker 1.3 did (driver-semantics.md §0.6). The review ran a real daemon; the 6.18 replay replayed
+   * the layer operations only (kernel-6.18-blog-experiment.md "What is replayed").
+   */
+  readonly daemonFiles: boolean;
   readonly deviceBytes: number;
   readonly source: string;
 }
@@ -165,6 +172,7 @@ export const PROFILES: Readonly<Record<'modern' | 'docker-1.3', BtrfsProfile>> =
     noHoles: true,
     freeSpaceTree: true,
     measure: 'sync',
+    daemonFiles: false,
     deviceBytes: 2 * 1024 * 1024 * 1024,
     source:
       'BP mkfs.btrfs.rst: nodesize 16 KiB, DUP metadata on one device since 5.15, skinny-metadata, no-holes and free-space-tree default since 5.15; ch-mount-options.rst max_inline 2048 since 4.6; the 6.18 replay used a 2 GiB image and synced before each df',
@@ -179,6 +187,7 @@ export const PROFILES: Readonly<Record<'modern' | 'docker-1.3', BtrfsProfile>> =
     noHoles: false,
     freeSpaceTree: false,
     measure: 'df',
+    daemonFiles: true,
     deviceBytes: 2 * 1024 * 1024 * 1024,
     source:
       'BP mkfs.btrfs.rst: btrfs-progs 3.17 (nodesize 16 KiB since 3.12, skinny-metadata only from 3.18, no-holes/free-space-tree not default), DUP metadata on a rotational single device; kernel 3.17 max_inline 8192 [U]; the review ran df -k right after each command (blog-2014.md)',
@@ -221,6 +230,12 @@ export const btrfsOptions = {
     values: ['', 'sync', 'df'],
     source: 'kernel-6.18-blog-experiment.md "After each step: sync, btrfs filesystem sync, then df"; blog-2014.md "df -k after each step"',
   },
+  daemon_files: {
+    description: "the Docker daemon's files in /var/lib/docker on the same btrfs (containers/<id>/config.json..., graph/<id>/json, repositories-btrfs); empty = the profile default (on for docker-1.3, a real daemon; off for modern, the 6.18 replay)",
+    default: '',
+    values: ['', 'on', 'off'],
+    source: 'driver-semantics.md §0.6; M13 daemon/container.go toDisk, graph/graph.go Register, image/image.go StoreImage',
+  },
 } as const satisfies Record<string, OptionSpec>;
 
 export type BtrfsOptions = { -readonly [K in keyof typeof btrfsOptions]: string };
@@ -241,6 +256,7 @@ export function resolveConfig(o: Partial<BtrfsOptions>): BtrfsConfig {
     maxInline,
     measure: o.measure === 'sync' || o.measure === 'df' ? o.measure : base.measure,
     atime: o.noatime === 'on' ? 'noatime' : 'relatime',
+    daemonFiles: o.daemon_files === 'on' ? true : o.daemon_files === 'off' ? false : base.daemonFiles,
   };
 }
 
@@ -249,3 +265,104 @@ export function validateOptions(o: BtrfsOptions): void {
   const c = resolveConfig(o);
   if (c.nodesize < c.sectorsize) throw new Error(`option btrfs nodesize=${c.nodesize}: must be at least the sector size (${c.sectorsize})`);
 }
+
+/** runconfig.Config as Docker 1.3 marshals it (M13 runconfig/config.go; field set [U] to a field or two). */
+function runConfig(image: string, cmd: readonly string[], hostname: string): Record<string, unknown> {
+  return {
+    Hostname: hostname,
+    Domainname: '',
+    User: '',
+    Memory: 0,
+    MemorySwap: 0,
+    CpuShares: 0,
+    Cpuset: '',
+    AttachStdin: false,
+    AttachStdout: true,
+    AttachStderr: true,
+    PortSpecs: null,
+    ExposedPorts: null,
+    Tty: false,
+    OpenStdin: false,
+    StdinOnce: false,
+    Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+    Cmd: cmd,
+    Image: image,
+    Volumes: null,
+    WorkingDir: '',
+    Entrypoint: null,
+    NetworkDisabled: false,
+    OnBuild: null,
+  };
+}
+
+const DATE = '2014-12-01T10:00:00.000000000Z';
+
+/**
+ * The contents of the files the Docker 1.3 daemon writes under /var/lib/docker (M13 daemon/container.go toDisk and
+ * WriteHostConfig: json.Marshal of Container and HostConfig; image/image.go StoreImage: json.Marshal of Image and the
+ * layer size in decimal; daemon/networkdriver and container.go: hosts, hostname, resolv.conf copied from the host).
+ * Their sizes decide whether the data is inline (all are, under one sector) and how many leaf bytes they take.
+ */
+export const DOCKER13_FILES = {
+  containerConfig(id: string, n: number, home: string): string {
+    return JSON.stringify({
+      ID: id,
+      Created: DATE,
+      Path: 'dd',
+      Args: ['if=/dev/zero', 'of=/data1', 'bs=64k', 'count=1'],
+      Config: runConfig('busybox', ['dd', 'if=/dev/zero', 'of=/data1', 'bs=64k', 'count=1'], id.slice(0, 12)),
+      State: { Running: true, Paused: false, Restarting: false, Pid: 1000 + n, ExitCode: 0, StartedAt: DATE, FinishedAt: '0001-01-01T00:00:00Z' },
+      Image: createHash('sha256').update('busybox').digest('hex'),
+      NetworkSettings: { IPAddress: `172.17.0.${n + 1}`, IPPrefixLen: 16, MacAddress: '02:42:ac:11:00:02', Gateway: '172.17.42.1', Bridge: 'docker0', PortMapping: null, Ports: {} },
+      ResolvConfPath: `${home}/containers/${id}/resolv.conf`,
+      HostnamePath: `${home}/containers/${id}/hostname`,
+      HostsPath: `${home}/containers/${id}/hosts`,
+      Name: `/b${n}`,
+      Driver: 'btrfs',
+      ExecDriver: 'native-0.2',
+      MountLabel: '',
+      ProcessLabel: '',
+      AppArmorProfile: '',
+      RestartCount: 0,
+      Volumes: {},
+      VolumesRW: {},
+    });
+  },
+  hostConfig: JSON.stringify({
+    Binds: null,
+    ContainerIDFile: '',
+    LxcConf: [],
+    Privileged: false,
+    PortBindings: {},
+    Links: null,
+    PublishAllPorts: false,
+    Dns: null,
+    DnsSearch: null,
+    ExtraHosts: null,
+    VolumesFrom: null,
+    Devices: [],
+    NetworkMode: 'bridge',
+    CapAdd: null,
+    CapDrop: null,
+    RestartPolicy: { Name: '', MaximumRetryCount: 0 },
+    SecurityOpt: null,
+  }),
+  resolvConf: '# Generated by NetworkManager\nnameserver 192.168.1.1\n',
+  hosts(id: string, n: number): string {
+    return `172.17.0.${n + 1}\t${id.slice(0, 12)}\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n`;
+  },
+  imageJson(id: string, parent: string | undefined): string {
+    return JSON.stringify({
+      id,
+      ...(parent === undefined ? {} : { parent }),
+      created: DATE,
+      container: createHash('sha256').update(`${id}/container`).digest('hex'),
+      container_config: runConfig('busybox', ['dd', 'if=/dev/zero', 'of=/data1', 'bs=64k', 'count=1'], id.slice(0, 12)),
+      docker_version: '1.3.2',
+      config: runConfig('', [], ''),
+      architecture: 'amd64',
+      os: 'linux',
+      Size: 0,
+    });
+  },
+} as const;

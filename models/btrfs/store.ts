@@ -6,6 +6,7 @@ import type { Inode } from '../../src/fs/inode.js';
 import { InoAllocator } from '../../src/fs/inode.js';
 import { Volume, type BackingFs } from '../../src/fs/volume.js';
 import { nameBytes } from './crc32c.js';
+import { DaemonFiles } from './daemon.js';
 import { BtrfsFs, type Block } from './fs.js';
 import { CONSTANTS, KEY, ON_DISK, TREE, type BtrfsConfig } from './params.js';
 import { Subvol } from './subvolume.js';
@@ -22,19 +23,25 @@ function btrfsBacking(config: BtrfsConfig): BackingFs {
 }
 
 /**
- * A cost meter that forwards to the host's and charges a name lookup as the fs-tree levels it visits (a DIR_ITEM
- * search goes from the subvolume's root node down to a leaf).
+ * The meter a subvolume's Volume charges. It only adds to the host's: the Volume's own byte estimates of metadata
+ * (generic inode and directory-block sizes) are dropped, since the trees charge each block they write (CoW or new,
+ * twice with DUP) through `BtrfsFs.onBlockWritten`; file data and copy-up bytes are forwarded as they grow; a name
+ * lookup is charged as the fs-tree levels it visits (a DIR_ITEM search goes from the subvolume's root node down to a
+ * leaf). Resetting or lowering this meter never lowers the host's.
  */
-function treeMeter(base: CostMeter, height: () => number): CostMeter {
-  const m = Object.create(CostMeter.prototype) as CostMeter;
-  for (const k of ['dataBytes', 'metadataBytes', 'copyUpBytes'] as const) {
-    Object.defineProperty(m, k, { get: () => base[k], set: (v: number) => (base[k] = v), enumerable: true });
+function treeMeter(host: CostMeter, height: () => number): CostMeter {
+  const m = new CostMeter();
+  const seen = { dataBytes: 0, copyUpBytes: 0, lookups: 0 };
+  for (const k of ['dataBytes', 'copyUpBytes', 'lookups'] as const) {
+    Object.defineProperty(m, k, {
+      get: () => seen[k],
+      set: (v: number) => {
+        if (v > seen[k]) host[k] += (v - seen[k]) * (k === 'lookups' ? height() : 1);
+        seen[k] = v;
+      },
+      enumerable: true,
+    });
   }
-  Object.defineProperty(m, 'lookups', {
-    get: () => base.lookups,
-    set: (v: number) => (base.lookups = v === 0 ? 0 : base.lookups + (v - base.lookups) * height()),
-    enumerable: true,
-  });
   return m;
 }
 
@@ -53,9 +60,9 @@ export class BtrfsStore implements SnapshotStore<Subvol> {
   private nextId: number = TREE.FIRST_FREE;
   private pending: (() => void)[] = [];
   private readonly backing: BackingFs;
-  /** Seconds of idle time added by idle(): the clock the flusher and the transaction kthread run on. */
-  private idleSeconds = 0;
   private lastCommitAt: number;
+  /** Docker 1.3's own files in /var/lib/docker (the daemon_files option). */
+  private readonly daemon: DaemonFiles | undefined;
 
   constructor(
     readonly config: BtrfsConfig,
@@ -73,6 +80,7 @@ export class BtrfsStore implements SnapshotStore<Subvol> {
     let dir = this.top.volume.root;
     for (const part of CONSTANTS.subvolumesPath) dir = this.top.volume.createChild(dir, part, 'dir', { mode: 0o700, uid: 0, gid: 0 });
     this.subvolsDir = dir;
+    this.daemon = config.daemonFiles ? new DaemonFiles(this.top.volume, CONSTANTS.subvolumesPath.slice(0, 3)) : undefined;
     this.fs.beforeCommit.push(() => {
       this.top.flushInodes();
       for (const sv of this.live.values()) sv.flushInodes();
@@ -85,8 +93,9 @@ export class BtrfsStore implements SnapshotStore<Subvol> {
     this.fs.commit();
   }
 
+  /** The host's clock, which Host.idle advances before calling idle(): the flusher and the transaction kthread run on it. */
   now(): number {
-    return this.env.clock.now() + this.idleSeconds;
+    return this.env.clock.now();
   }
 
   private commit(): void {
@@ -98,8 +107,7 @@ export class BtrfsStore implements SnapshotStore<Subvol> {
    * Time passes with nothing running (the pause between two batches of commands): the flusher writes back data dirty
    * for longer than dirty_expire_centisecs, and the transaction kthread commits what is pending.
    */
-  idle(seconds: number): void {
-    this.idleSeconds += seconds;
+  idle(_seconds: number): void {
     this.background();
   }
 
@@ -133,12 +141,15 @@ export class BtrfsStore implements SnapshotStore<Subvol> {
 
   /** BTRFS_IOC_SUBVOL_CREATE: a new tree with its root directory (inode 256, INODE_REF ".." to itself); commits. */
   createBase(id: string): Subvol {
-    const sv = new Subvol(this.fs, this.fs.createTree(this.nextId++), this.subvolName(id));
+    const name = this.subvolName(id);
+    const tmp = this.daemon?.imageTmp(name);
+    const sv = new Subvol(this.fs, this.fs.createTree(this.nextId++), name);
     sv.now = () => this.now();
     sv.volume = new Volume({ clock: this.env.clock, inos: new InoAllocator(TREE.FIRST_FREE), meter: this.meterFor(sv), observer: sv, backing: this.backing, atime: this.config.atime });
     sv.addName(sv.root, [TREE.FIRST_FREE, KEY.INODE_REF, TREE.FIRST_FREE], '..', ON_DISK.inodeRefBytes + 2);
     this.link(sv);
     this.commit();
+    if (tmp !== undefined) sv.registering = { tmp, parent: undefined, puts: 0 };
     return sv;
   }
 
@@ -147,9 +158,13 @@ export class BtrfsStore implements SnapshotStore<Subvol> {
    * snapshot is made inside the transaction commit (create_pending_snapshot).
    */
   snapshot(id: string, parent: Subvol): Subvol {
-    parent.writeback();
     const sid = this.nextId++;
     const name = this.subvolName(id);
+    // Docker 1.3's files around the layer: containers/<id>/ before an init layer, graph/_tmp/<rand>/ before an image's
+    const container = name.endsWith('-init') ? name.slice(0, -'-init'.length) : undefined;
+    if (container !== undefined) this.daemon?.containerDir(container);
+    const tmp = container === undefined && parent.container === undefined ? this.daemon?.imageTmp(name) : undefined;
+    parent.writeback();
     let made: Subvol | undefined;
     this.pending.push(() => {
       made = new Subvol(this.fs, this.fs.snapshotTree(parent.root, sid), name);
@@ -159,6 +174,10 @@ export class BtrfsStore implements SnapshotStore<Subvol> {
     this.commit();
     const sv = made!;
     sv.volume = parent.volume.snapshot({ meter: this.meterFor(sv), observer: sv });
+    sv.container = container;
+    // the container layer: ToDisk and the start's files; an image layer registers after ApplyDiff and DiffSize
+    if (parent.container !== undefined) this.daemon?.containerFiles(parent.container);
+    if (tmp !== undefined) sv.registering = { tmp, parent: parent.name, puts: 0 };
     return sv;
   }
 
@@ -169,8 +188,16 @@ export class BtrfsStore implements SnapshotStore<Subvol> {
   /** Docker 1.3's btrfs Get: no mount, the subvolume's path is returned. */
   mount(_dev: Subvol): void {}
 
-  /** Docker 1.3's btrfs Put: nothing to undo. */
-  unmount(_dev: Subvol): void {}
+  /**
+   * Docker 1.3's btrfs Put: nothing to undo. The second Put of a new image layer ends StoreImage (ApplyDiff's, then
+   * DiffSize's): the daemon writes layersize and json and renames the image's directory into graph/.
+   */
+  unmount(dev: Subvol): void {
+    const r = dev.registering;
+    if (r === undefined || ++r.puts < 2) return;
+    dev.registering = undefined;
+    this.daemon?.imageFiles(dev.name, r.tmp, r.parent, dev.writtenBytes);
+  }
 
   /** BTRFS_IOC_SNAP_DESTROY: the entry goes, the tree's references are dropped (the cleaner's work, done at once here). */
   remove(dev: Subvol): void {

@@ -22,6 +22,12 @@ export class Subvol implements VolumeObserver {
   now: () => number = () => 0;
   private readonly nextIndex = new Map<number, number>();
   removed = false;
+  /** An init layer: the container id Docker 1.3 names its containers/<id>/ directory after. */
+  container: string | undefined;
+  /** A new image layer whose StoreImage has not finished (Docker 1.3 graph.Register): Puts seen so far. */
+  registering: { readonly tmp: string; readonly parent: string | undefined; puts: number } | undefined;
+  /** File data written into this subvolume (the ChangesSize of a freshly applied layer). */
+  writtenBytes = 0;
 
   constructor(
     readonly fs: BtrfsFs,
@@ -87,6 +93,7 @@ export class Subvol implements VolumeObserver {
 
   dataWritten(inode: Inode, offset: number, length: number): void {
     if (length <= 0) return;
+    this.writtenBytes += length;
     const list = this.delalloc.get(inode) ?? [];
     list.push([offset, offset + length]);
     this.delalloc.set(inode, list);

@@ -9,7 +9,7 @@ import { Host } from '../../src/engine/host.js';
 import { ZERO_SOURCE } from '../../src/fs/content.js';
 import { PlainMount } from '../../src/fs/plain-mount.js';
 import { loadImageSource } from '../../src/image/resolve.js';
-import { runExperiment, type ExperimentSpec } from '../../src/report/experiment.js';
+import { REVIEW_2014, runExperiment, type ExperimentSpec } from '../../src/report/experiment.js';
 import { O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY, Syscalls } from '../../src/vfs/syscalls.js';
 import { errnoOf, pwrite, readText, tree, writeFile, type TreeSpec } from '../support/world.js';
 
@@ -29,13 +29,13 @@ function storeOf(h: Host): BtrfsStore {
 }
 
 /** A bare filesystem with one subvolume, driven through syscalls (no Docker lifecycle). */
-function bareSubvolume(options: Record<string, string> = {}): { store: BtrfsStore; sys: Syscalls<object>; usage: () => StorageUsage } {
+function bareSubvolume(options: Record<string, string> = {}): { h: Host; store: BtrfsStore; sys: Syscalls<object>; usage: () => StorageUsage } {
   const h = new Host(model, resolveOptions(model, options));
   const store = storeOf(h);
   const sv = store.createBase('bare');
   const sys = new Syscalls(new PlainMount(sv.volume) as never);
   // usage after a sync whatever the profile's way of reading df (except where a test reads df as the review did)
-  return { store, sys, usage: () => (options['measure'] === 'df' ? store.usage() : (store.sync(), store.usage())) };
+  return { h, store, sys, usage: () => (options['measure'] === 'df' ? store.usage() : (store.sync(), store.usage())) };
 }
 
 function writeZeros(sys: Syscalls<object>, path: string, offset: number, length: number, flags = O_WRONLY | O_CREAT): void {
@@ -176,11 +176,13 @@ describe('btrfs data extents', () => {
   });
 
   it('writes data at writeback: df before a sync (measure=df) does not see dirty data yet', () => {
-    const { store, sys, usage } = bareSubvolume({ measure: 'df' });
+    const { h, sys, usage } = bareSubvolume({ measure: 'df' });
     const base = usage().dataBytes;
     writeZeros(sys, '/f', 0, 64 * KiB);
     expect(usage().dataBytes - base).toBe(0);
-    store.idle(31);
+    h.idle(29);
+    expect(usage().dataBytes - base).toBe(0);
+    h.idle(2);
     expect(usage().dataBytes - base).toBe(64 * KiB);
   });
 });
@@ -222,28 +224,29 @@ describe('btrfs POSIX semantics through a Host', () => {
   });
 });
 
-/** The review's sequence through the Host API, with the pauses between the batches of commands. */
-function reviewSequence(options: Record<string, string>, spec: ExperimentSpec, pause: number) {
+/**
+ * The review's sequence through the Host API with the core's pauses (REVIEW_2014.pauseSeconds before each batch), but
+ * read as the review read it: `df -k` after each command, so a step's first figure runs from the previous batch's last
+ * reading and includes the pause (runExperiment starts its first figure after the pause).
+ */
+function reviewSequence(options: Record<string, string>, spec: ExperimentSpec = REVIEW_2014) {
   const h = new Host(model, resolveOptions(model, options));
   h.loadImage('busybox', busybox);
-  const store = storeOf(h);
-  store.idle(pause);
-  const steps: { step: string; mean: number; first: number; meanMeta: number; meanData: number }[] = [];
-  // df -k after each command: a step's first figure is measured from the previous command's, before the pause
+  const pause = () => h.idle(spec.pauseSeconds ?? 0);
+  pause();
+  const steps: { step: string; mean: number; first: number }[] = [];
   let last = h.usage();
   const measure = (step: string, each: (i: number) => void) => {
-    const start = last;
+    const before = last;
+    pause();
+    const start = h.usage();
     let first = 0;
     for (let i = 0; i < spec.containers; i++) {
-      const before = i === 0 ? last : h.usage();
       each(i);
       if (i === 0) first = h.usage().dfUsedBytes - before.dfUsedBytes;
     }
-    const end = h.usage();
-    last = end;
-    const n = spec.containers;
-    steps.push({ step, mean: (end.dfUsedBytes - start.dfUsedBytes) / n, first, meanMeta: (end.metadataBytes - start.metadataBytes) / n, meanData: (end.dataBytes - start.dataBytes) / n });
-    store.idle(pause);
+    last = h.usage();
+    steps.push({ step, mean: (last.dfUsedBytes - start.dfUsedBytes) / spec.containers, first });
   };
   const start = (sys: Syscalls<object>, i: number) => {
     const pivot = `/.pivot_root${String(100000 + i).slice(1)}`;
@@ -322,15 +325,52 @@ describe('btrfs calibration', () => {
     within(noa.steps[0]!.perContainer.dfUsedBytes, 288 * KiB, 0.15);
   });
 
-  it('docker-1.3: the review figures (df -k after each command, pauses between the batches)', () => {
-    const steps = reviewSequence({ profile: 'docker-1.3' }, { containers: 10, writeBytes: 64 * KiB }, 60);
-    const [run, commit, rfs] = steps;
-    within(run!.mean, 256 * KiB, 0.25);
+  it('docker-1.3: the review figures through runExperiment (df -k right after each command, data still dirty)', () => {
+    const r = runExperiment(model, { profile: 'docker-1.3' }, busybox, REVIEW_2014);
+    const [run, commit, rfs] = r.steps;
+    within(run!.perContainer.dfUsedBytes, 256 * KiB, 0.25);
+    within(commit!.perContainer.dfUsedBytes, 128 * KiB, 0.25);
+    within(rfs!.perContainer.dfUsedBytes, 256 * KiB, 0.25);
+    // the dd's and the commits' 64 KiB are written back by the flusher 30 s later, in the pauses
+    for (const s of r.steps) expect(s.perContainer.dataBytes).toBe(0);
+    // after the pause, the first commit's own cost: its snapshot's root node (ApplyDiff's leaves commit with the next)
+    expect(commit!.first.dfUsedBytes).toBe(2 * 16 * KiB);
+  });
+
+  it("docker-1.3: the review's first commit and first run from a commit include the pause before them", () => {
+    const steps = reviewSequence({ profile: 'docker-1.3' });
+    const r = runExperiment(model, { profile: 'docker-1.3' }, busybox, REVIEW_2014);
+    const [, commit, rfs] = steps;
+    // ten 64 KiB files of the previous batch written back in the pause, with their extent items, csums and leaves
+    expect(commit!.first - r.steps[1]!.first.dfUsedBytes).toBeGreaterThanOrEqual(10 * 64 * KiB);
+    expect(rfs!.first - r.steps[2]!.first.dfUsedBytes).toBeGreaterThanOrEqual(10 * 64 * KiB);
     within(commit!.first, 672 * KiB, 0.25);
     within(rfs!.first, 700 * KiB, 0.25);
-    // steps after the first (the review's "+128 KB" and "~+256 KB")
-    within((commit!.mean * 10 - commit!.first) / 9, 128 * KiB, 0.25);
-    within((rfs!.mean * 10 - rfs!.first) / 9, 256 * KiB, 0.25);
+    // the means are runExperiment's
+    expect(steps.map(s => s.mean)).toEqual(r.steps.map(s => s.perContainer.dfUsedBytes));
+  });
+
+  it("docker-1.3: the daemon's files on the same btrfs (daemon_files) add leaf bytes to the top-level tree", () => {
+    const on = runExperiment(model, { profile: 'docker-1.3' }, busybox, REVIEW_2014);
+    const off = runExperiment(model, { profile: 'docker-1.3', daemon_files: 'off' }, busybox, REVIEW_2014);
+    for (let s = 0; s < 3; s++) expect(on.steps[s]!.perContainer.metadataBytes).toBeGreaterThanOrEqual(off.steps[s]!.perContainer.metadataBytes);
+    expect(on.final.metadataBytes).toBeGreaterThan(off.final.metadataBytes);
+    // without them a commit is its snapshot's root node and ApplyDiff's two leaves, read one commit late: 2.8 nodes
+    expect(off.steps[1]!.perContainer.metadataBytes).toBe(2.8 * 16 * KiB);
+    const h = new Host(model, resolveOptions(model, { profile: 'docker-1.3' }));
+    h.loadImage('busybox', busybox);
+    writeZeros(h.run('c', 'busybox').sys, '/data1', 0, 64 * KiB);
+    h.stop('c');
+    h.commit('c', 'c_run');
+    const top = new Syscalls(new PlainMount(storeOf(h).top.volume) as never);
+    const containers = top.readdir('/var/lib/docker/containers');
+    expect(containers).toHaveLength(1);
+    expect(top.readdir(`/var/lib/docker/containers/${containers[0]}`).sort()).toEqual(['config.json', `${containers[0]}-json.log`, 'hostconfig.json', 'hostname', 'hosts', 'resolv.conf'].sort());
+    const graph = top.readdir('/var/lib/docker/graph').filter(n => n !== '_tmp');
+    expect(graph).toHaveLength(2);
+    expect(top.readdir('/var/lib/docker/graph/_tmp')).toEqual([]);
+    const committed = graph.find(g => readText(top, `/var/lib/docker/graph/${g}/layersize`) === String(64 * KiB));
+    expect(JSON.parse(readText(top, `/var/lib/docker/graph/${committed}/json`)).parent).toBe(graph.find(g => g !== committed));
   });
 
   it('runs the experiment on busybox well under a second', () => {
