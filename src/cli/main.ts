@@ -14,6 +14,7 @@ import { allHeld, runTrace, type RunReport } from './run-trace.js';
 import { registerInspect } from './inspect.js';
 import { registerExplain } from '../explain/cli.js';
 import { registerWorkloadCommands } from './workload-commands.js';
+import { registerPredict } from '../predict/cli.js';
 
 /** Exit statuses of the spec: 0 every expectation held, 1 some failed, 2 unusable input. */
 const EXIT_FAILED = 1;
@@ -157,6 +158,7 @@ export function main(argv: string[]): number {
   registerWorkloadCommands(program, message => {
     throw new UsageError(message);
   });
+  registerPredict(program, code => (status = code));
 
   try {
     program.parse(argv, { from: 'user' });
