@@ -1,6 +1,6 @@
 import type { Inode } from '../../src/fs/inode.js';
 import { nameHash, type BlockDevice, type FsLayout } from './layout.js';
-import type { Ext4Params } from './params.js';
+import { periodic, type Ext4Params } from './params.js';
 
 /**
  * ext4's on-disk geometry for a device of `bytes`, as mke2fs lays it out: groups of 32768 blocks, sparse_super backups
@@ -409,6 +409,11 @@ export class Ext4Layout implements FsLayout {
     this.sync();
     this.markJournalEmpty();
     this.device.write(0, 1, 'superblock');
+  }
+
+  /** kjournald2 commits the running transaction every commit interval; writeback then puts the blocks in place. */
+  idle(seconds: number): void {
+    if (seconds >= periodic.jbd2CommitSeconds) this.sync();
   }
 
   /** ext4_unfreeze: needs_recovery set again, the superblock written (after the snapshot was taken). */

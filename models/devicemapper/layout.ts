@@ -28,6 +28,8 @@ export interface FsLayout extends VolumeObserver {
   freeze(): void;
   /** thaw_super after the resume: what the filesystem writes once unfrozen. */
   thaw(): void;
+  /** `seconds` pass with the filesystem mounted and nothing asked of it: its periodic commits and log work run. */
+  idle(seconds: number): void;
   /** Docker 1.3's Get: `rootfs/` and the `id` file on the device, made once (the layer's tree lives in rootfs/). */
   dockerGet(id: string, rootIno: number): void;
   /** The same on-disk state on another device: the filesystem a thin snapshot holds. */

@@ -100,6 +100,16 @@ export function btreeMaxEntries(valueBytes: number): number {
   return Math.floor(Math.floor((thinFormat.metadataBlockBytes - thinFormat.nodeHeaderBytes) / (8 + valueBytes)) / 3) * 3;
 }
 
+/** Background work of a mounted filesystem in idle time (both eras: the defaults did not change). */
+export const periodic = {
+  /** jbd2 commits the running transaction every 5 s (JBD2_DEFAULT_MAX_COMMIT_AGE; ext4 mount option commit=5). */
+  jbd2CommitSeconds: 5,
+  /** xfs_log_worker runs every xfs_syncd_centisecs (3000): log force, AIL push, and log covering when idle. */
+  xfsLogWorkerSeconds: 30,
+  /** Log covering takes two dummy superblock transactions, one per worker run (XLOG_STATE_COVER_NEED -> DONE -> NEED2 -> DONE2 -> IDLE). */
+  xfsCoverRecords: 2,
+} as const;
+
 /** The filesystem and kernel constants of one era. */
 export interface FsProfile {
   readonly defaultFs: 'ext4' | 'xfs';

@@ -212,6 +212,12 @@ export class DmStore implements SnapshotStore<DmDevice> {
     this.live.delete(dev);
   }
 
+  /** Time passes: every mounted filesystem's periodic work (jbd2 commits, xfs log worker) runs. */
+  idle(seconds: number): void {
+    for (const dev of this.live) if (dev.layout.mounted) dev.layout.idle(seconds);
+    this.pool.commit();
+  }
+
   /** The periodic commit and writeback have run (the review read `docker info` seconds after each step). */
   private settle(): void {
     for (const dev of this.live) if (dev.layout.mounted) dev.layout.sync();

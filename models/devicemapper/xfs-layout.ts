@@ -1,6 +1,6 @@
 import type { Inode } from '../../src/fs/inode.js';
 import type { BlockDevice, FsLayout } from './layout.js';
-import type { XfsParams } from './params.js';
+import { periodic, type XfsParams } from './params.js';
 
 /**
  * xfs's on-disk geometry: `agCount` allocation groups, each opening with its headers (sb, agf, agi, agfl sectors in
@@ -77,6 +77,8 @@ export class XfsLayout implements FsLayout {
   /** Log head, in blocks from the log start. */
   private head = 1;
   private discardOn = false;
+  /** Dummy records still to write to cover the log (xfs_log_need_covered): activity since the log was last covered. */
+  private coverLeft = 0;
   mounted = false;
 
   constructor(
@@ -259,6 +261,7 @@ export class XfsLayout implements FsLayout {
   /** xfs_log_mount -> xlog_find_tail -> xlog_clear_stale_blocks: up to 2 MiB of log ahead of the head is rewritten. */
   mount(discard: boolean): void {
     this.mounted = true;
+    this.coverLeft = 0;
     this.discardOn = discard;
     this.rotor = 0;
     const stale = Math.min(this.geo.p.staleClearBytes / this.geo.p.blockBytes, this.geo.logBlocks - 1);
@@ -278,7 +281,8 @@ export class XfsLayout implements FsLayout {
   }
 
   /** A log record at the head; the head moves on. */
-  private logRecord(bytes: number): void {
+  private logRecord(bytes: number, dummy = false): void {
+    this.coverLeft = dummy ? this.coverLeft - 1 : periodic.xfsCoverRecords;
     const blocks = 1 + Math.ceil(bytes / this.geo.p.blockBytes);
     this.writeLog(this.head, blocks);
     this.head = (this.head + blocks) % this.geo.logBlocks;
@@ -333,6 +337,21 @@ export class XfsLayout implements FsLayout {
     this.logRecord(0);
     this.logRecord(512);
     this.dirtyBlocks.add(0);
+  }
+
+  /**
+   * xfs_log_worker, every xfs_syncd_centisecs: forces the log and pushes the AIL, and while the log is not covered
+   * logs a dummy superblock transaction (xfs_fs_log_dummy), one per run, until two have gone since the last activity.
+   */
+  idle(seconds: number): void {
+    const runs = Math.floor(seconds / periodic.xfsLogWorkerSeconds);
+    for (let i = 0; i < runs; i++) {
+      this.sync();
+      if (this.coverLeft <= 0) break;
+      // the dummy transaction logs the superblock; the AIL push writes it back in place
+      this.logRecord(512, true);
+      this.device.write(this.geo.agStart(0), 1, 'AG headers');
+    }
   }
 
   /** xfs_fs_unfreeze: nothing written at once (the dummy transaction's superblock goes with the next push). */

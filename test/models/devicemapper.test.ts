@@ -381,3 +381,44 @@ describe('devicemapper: calibration, profile=modern (kernel-6.18-blog-experiment
     expect(performance.now() - t).toBeLessThan(1000);
   });
 });
+
+describe('devicemapper: idle time on mounted filesystems', () => {
+  const mountedWith = (fs: string) => {
+    const { host: h, store } = host({ profile: 'docker-1.3', fs });
+    h.loadImage('img', [tree({ '/a': 'x' })]);
+    const c = h.run('c', 'img', false);
+    writeFile(c.sys, '/b', 'y');
+    const dev = [...store.live].find(x => x.name === c.layer)!;
+    const total = () => [...dev.writes.counts.values()].reduce((a, b) => a + b, 0);
+    return { h, dev, total };
+  };
+
+  it('ext4: the running transaction commits after the 5 s commit interval, not before', () => {
+    const { h, dev, total } = mountedWith('ext4');
+    const before = total();
+    h.idle(4);
+    expect(total()).toBe(before);
+    h.idle(5);
+    expect(total()).toBeGreaterThan(before);
+    expect(dev.writes.counts.get('journal')).toBeGreaterThan(0);
+    const after = total();
+    h.idle(60); // nothing new to commit
+    expect(total()).toBe(after);
+  });
+
+  it('xfs: the log worker (30 s) forces the log, then covers it with two dummy records, then stays quiet', () => {
+    const { h, dev, total } = mountedWith('xfs');
+    const log = () => dev.writes.counts.get('log') ?? 0;
+    const start = total();
+    h.idle(29);
+    expect(total()).toBe(start);
+    h.idle(30); // force + push, first dummy
+    expect(total()).toBeGreaterThan(start);
+    const first = log();
+    h.idle(30); // second dummy
+    expect(log()).toBeGreaterThan(first);
+    const covered = total();
+    h.idle(120);
+    expect(total()).toBe(covered);
+  });
+});
