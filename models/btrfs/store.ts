@@ -23,16 +23,16 @@ function btrfsBacking(config: BtrfsConfig): BackingFs {
 }
 
 /**
- * The meter a subvolume's Volume charges. It only adds to the host's: the Volume's own byte estimates of metadata
- * (generic inode and directory-block sizes) are dropped, since the trees charge each block they write (CoW or new,
- * twice with DUP) through `BtrfsFs.onBlockWritten`; file data and copy-up bytes are forwarded as they grow; a name
- * lookup is charged as the fs-tree levels it visits (a DIR_ITEM search goes from the subvolume's root node down to a
- * leaf). Resetting or lowering this meter never lowers the host's.
+ * The meter a subvolume's Volume charges. It only adds to the host's (resetting or lowering it never lowers the
+ * host's): file data, copy-up bytes and the Volume's estimate of the metadata an op dirties (inode items, dir entries)
+ * are forwarded as they grow, while the trees charge each block they copy or allocate (twice with DUP) through
+ * `BtrfsFs.onBlockWritten`; a name lookup is charged as the fs-tree levels it visits (a DIR_ITEM search goes from the
+ * subvolume's root node down to a leaf).
  */
 function treeMeter(host: CostMeter, height: () => number): CostMeter {
   const m = new CostMeter();
-  const seen = { dataBytes: 0, copyUpBytes: 0, lookups: 0 };
-  for (const k of ['dataBytes', 'copyUpBytes', 'lookups'] as const) {
+  const seen = { dataBytes: 0, metadataBytes: 0, copyUpBytes: 0, lookups: 0 };
+  for (const k of ['dataBytes', 'metadataBytes', 'copyUpBytes', 'lookups'] as const) {
     Object.defineProperty(m, k, {
       get: () => seen[k],
       set: (v: number) => {

@@ -215,6 +215,31 @@ describe('btrfs POSIX semantics through a Host', () => {
     expect(errnoOf(() => r.sys.stat('/etc/motd'))).toBe('ENOENT');
   });
 
+  it("keeps the host's meter additive: every op only adds, a reset of a layer's own meter takes nothing back", () => {
+    const h = host({}, [{ '/etc/motd': 'hi\n', '/big': { bytes: MiB } }]);
+    const c = h.run('c', 'img');
+    h.meter.reset();
+    let last = h.meter.snapshot();
+    const ops = [
+      () => writeZeros(c.sys, '/data1', 0, 64 * KiB),
+      () => pwrite(c.sys, '/big', 'y'.repeat(4096), 4096),
+      () => c.sys.truncate('/big', 100),
+      () => c.sys.unlink('/data1'),
+      () => c.sys.rename('/etc', '/etc2'),
+      () => h.usage(),
+      () => (h.driver.mount(h.container('c').layer) as PlainMount).volume.meter.reset(),
+    ];
+    for (const op of ops) {
+      op();
+      const now = h.meter.snapshot();
+      for (const k of ['dataBytes', 'metadataBytes', 'copyUpBytes', 'lookups'] as const) expect(now[k]).toBeGreaterThanOrEqual(last[k]);
+      last = now;
+    }
+    expect(last.dataBytes).toBeGreaterThanOrEqual(64 * KiB + 4096);
+    expect(last.metadataBytes).toBeGreaterThan(0);
+    expect(last.lookups).toBeGreaterThan(0);
+  });
+
   it('charges a name lookup as the fs-tree levels it visits', () => {
     const h = host({}, [Object.fromEntries(Array.from({ length: 600 }, (_, i) => [`/d/f${i}`, 'x']))]);
     const { sys } = h.run('c', 'img', false);
@@ -267,11 +292,19 @@ function reviewSequence(options: Record<string, string>, spec: ExperimentSpec = 
   return steps;
 }
 
+/** The experiments several tests read, run once. */
+const once = <T>(f: () => T): (() => T) => {
+  let v: T | undefined;
+  return () => (v ??= f());
+};
+const modern = once(() => runExperiment(model, {}, busybox));
+const review = once(() => runExperiment(model, { profile: 'docker-1.3' }, busybox, REVIEW_2014));
+
 const within = (got: number, want: number, tol: number) => expect(Math.abs(got - want) / want, `${got / KiB} KiB vs ${want / KiB} KiB`).toBeLessThanOrEqual(tol);
 
 describe('btrfs calibration', () => {
   it('modern: per-step growth near the 6.18 replay (btrfs default DUP, docker13)', () => {
-    const r = runExperiment(model, {}, busybox);
+    const r = modern();
     const [run, commit, rfs] = r.steps;
     within(run!.perContainer.dfUsedBytes, 320 * KiB, 0.15);
     within(run!.perContainer.metadataBytes, 128 * KiB, 0.15);
@@ -285,7 +318,7 @@ describe('btrfs calibration', () => {
   });
 
   it('metadata=single: df counts metadata once, metadata itself unchanged', () => {
-    const dup = runExperiment(model, {}, busybox);
+    const dup = modern();
     const single = runExperiment(model, { metadata: 'single' }, busybox);
     for (let s = 0; s < 3; s++) {
       const d = dup.steps[s]!.perContainer;
@@ -299,7 +332,7 @@ describe('btrfs calibration', () => {
   });
 
   it('1 MiB instead of 64 KiB: Data used grows 1 MiB per run and per commit, metadata barely moves', () => {
-    const small = runExperiment(model, {}, busybox);
+    const small = modern();
     const big = runExperiment(model, {}, busybox, { containers: 10, writeBytes: MiB });
     expect(big.steps[0]!.perContainer.dataBytes).toBe(MiB);
     expect(big.steps[1]!.perContainer.dataBytes).toBe(MiB);
@@ -309,7 +342,7 @@ describe('btrfs calibration', () => {
   });
 
   it('4 containers instead of 10: the same per-container cost, a quarter... of the total', () => {
-    const ten = runExperiment(model, {}, busybox);
+    const ten = modern();
     const four = runExperiment(model, {}, busybox, { containers: 4, writeBytes: 64 * KiB });
     for (let s = 0; s < 3; s++) {
       expect(four.steps[s]!.perContainer.dataBytes).toBe(ten.steps[s]!.perContainer.dataBytes);
@@ -319,14 +352,14 @@ describe('btrfs calibration', () => {
   });
 
   it('noatime: the busybox read writes no inode item back', () => {
-    const rel = runExperiment(model, {}, busybox);
+    const rel = modern();
     const noa = runExperiment(model, { noatime: 'on' }, busybox);
     expect(noa.steps[0]!.perContainer.metadataBytes).toBeLessThanOrEqual(rel.steps[0]!.perContainer.metadataBytes);
     within(noa.steps[0]!.perContainer.dfUsedBytes, 288 * KiB, 0.15);
   });
 
   it('docker-1.3: the review figures through runExperiment (df -k right after each command, data still dirty)', () => {
-    const r = runExperiment(model, { profile: 'docker-1.3' }, busybox, REVIEW_2014);
+    const r = review();
     const [run, commit, rfs] = r.steps;
     within(run!.perContainer.dfUsedBytes, 256 * KiB, 0.25);
     within(commit!.perContainer.dfUsedBytes, 128 * KiB, 0.25);
@@ -339,7 +372,7 @@ describe('btrfs calibration', () => {
 
   it("docker-1.3: the review's first commit and first run from a commit include the pause before them", () => {
     const steps = reviewSequence({ profile: 'docker-1.3' });
-    const r = runExperiment(model, { profile: 'docker-1.3' }, busybox, REVIEW_2014);
+    const r = review();
     const [, commit, rfs] = steps;
     // ten 64 KiB files of the previous batch written back in the pause, with their extent items, csums and leaves
     expect(commit!.first - r.steps[1]!.first.dfUsedBytes).toBeGreaterThanOrEqual(10 * 64 * KiB);
@@ -351,7 +384,7 @@ describe('btrfs calibration', () => {
   });
 
   it("docker-1.3: the daemon's files on the same btrfs (daemon_files) add leaf bytes to the top-level tree", () => {
-    const on = runExperiment(model, { profile: 'docker-1.3' }, busybox, REVIEW_2014);
+    const on = review();
     const off = runExperiment(model, { profile: 'docker-1.3', daemon_files: 'off' }, busybox, REVIEW_2014);
     for (let s = 0; s < 3; s++) expect(on.steps[s]!.perContainer.metadataBytes).toBeGreaterThanOrEqual(off.steps[s]!.perContainer.metadataBytes);
     expect(on.final.metadataBytes).toBeGreaterThan(off.final.metadataBytes);
