@@ -129,7 +129,7 @@ export function runPredict(o: PredictCliOptions, out: { stdout: (s: string) => v
       settleSeconds: seconds('--settle', o.settle),
       prefixDepth: count('--prefix-depth', o.prefixDepth, 1),
       ...(o.seed !== undefined ? { seed: count('--seed', o.seed, 0) } : {}),
-      ...(progress ? { onProgress: (d: string, i: number) => progress.tick(`${d} container ${i}`) } : {}),
+      ...(progress ? { onProgress: (d: string, i: number) => progress.tick(`${d} #${i}`) } : {}),
     });
   } finally {
     progress?.finish();

@@ -94,7 +94,7 @@ p.meta { margin: 0 0 8px; color: #555; font-size: 13px; }
 svg.chart { background: #fff; border: 1px solid #ddd; }
 table { border-collapse: collapse; font-size: 12px; background: #fff; }
 th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: right; }
-th:first-child, td:first-child, td:nth-child(2) { text-align: left; }
+th:first-child, td:first-child, th:nth-child(2), td:nth-child(2) { text-align: left; }
 .costs { display: grid; grid-template-columns: repeat(2, 600px); gap: 12px; }
 ul.notes { font-size: 13px; color: #8a4b00; }
 </style>

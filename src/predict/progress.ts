@@ -22,7 +22,7 @@ export class ProgressBar {
     const now = performance.now();
     if (this.done < this.total && now - this.last < this.every) return;
     this.last = now;
-    const width = Math.max(10, Math.min(40, (this.stream.columns ?? 80) - 40));
+    const width = Math.max(10, Math.min(40, (this.stream.columns ?? 80) - 30 - label.length));
     const filled = Math.round((this.done / this.total) * width);
     const pct = Math.floor((this.done / this.total) * 100);
     this.stream.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(pct).padStart(3)}% ${this.done}/${this.total} ${label}`.slice(0, (this.stream.columns ?? 80) - 1) + '\x1b[K');
