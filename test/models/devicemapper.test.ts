@@ -370,7 +370,7 @@ describe('devicemapper: calibration, profile=modern (kernel-6.18-blog-experiment
     within(rfc!, 4729.6 / 64);
   });
 
-  it.fails('ext4: commit 16 chunks within 15% (needs readdir atime in the core, see the report)', () => {
+  it.fails('ext4: commit 16 chunks within 15% (model: 12 — init 3, container 0, image 1, committed 8 against the 6.18 figures 5/1/1/9; the 6.18 replay unmounted init before the container snapshot, see the report)', () => {
     const [, commit] = chunkEvents({ profile: 'modern', fs: 'ext4', discard: 'on' });
     within(commit!, 1024 / 64);
   });
