@@ -51,7 +51,7 @@ interface GeneratorSpec {
 const FILL = ['zero', 'pattern', 'random'] as const;
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- options are checked by each param's type, then by the generator */
-const GENERATORS: Readonly<Record<string, GeneratorSpec>> = {
+const GENERATORS: Record<string, GeneratorSpec> = {
   dd: {
     summary: 'dd if=/dev/zero of=PATH bs=BS count=N seek=S',
     params: { path: 'string', bs: 'size', count: 'int', seek: 'int', fill: FILL },
@@ -136,15 +136,41 @@ const GENERATORS: Readonly<Record<string, GeneratorSpec>> = {
     defaults: { manager: 'rpm' },
     make: o => packageInstall(o as any),
   },
+  'metadata-storm': {
+    summary: 'chmod, chown or touch (kind=) of paths (colon-separated)',
+    params: { paths: 'paths', kind: ['chmod', 'chown', 'touch'], mode: 'int', uid: 'int', gid: 'int', time: 'int', rounds: 'int' },
+    defaults: { paths: ['/bin/busybox'], kind: 'chmod' },
+    make: o => metadataStorm(o as any),
+  },
+  'package-install': {
+    summary: 'a package install run (manager=dpkg, rpm or rpm-sqlite)',
+    params: { packages: 'int', filesPerPackage: 'int', meanFileBytes: 'size', seed: 'int', seedDatabases: 'bool', dbScale: 'number', debconf: 'bool', aptCaches: 'bool', manager: ['dpkg', 'rpm', 'rpm-sqlite'] },
+    defaults: { manager: 'dpkg' },
+    make: o => packageInstall(o as any),
+  },
 };
 /* eslint-enable @typescript-eslint/no-explicit-any */
+
+/** The names `layersim workload GENERATOR` uses (src/cli/workload-commands.ts), for the same generators. */
+const ALIASES: Readonly<Record<string, string>> = {
+  'sequential-write': 'write',
+  'random-overwrite': 'randwrite',
+  'log-append': 'log',
+  'many-small-files': 'small-files',
+  'rewrite-whole-file': 'rewrite',
+  'database-pages': 'db',
+  'sparse-files': 'sparse',
+};
+for (const [alias, name] of Object.entries(ALIASES)) GENERATORS[alias] = GENERATORS[name]!;
 
 export const GENERATOR_NAMES: readonly string[] = Object.keys(GENERATORS);
 
 /** One line per generator: `name  summary (keys)`, for --help and errors. */
 export function describeGenerators(): string {
+  const aka = (name: string) => Object.entries(ALIASES).filter(([, n]) => n === name).map(([a]) => a);
   return Object.entries(GENERATORS)
-    .map(([name, g]) => `  ${name}: ${g.summary} (${Object.keys(g.params).join(', ')})`)
+    .filter(([name]) => !(name in ALIASES))
+    .map(([name, g]) => `  ${name}${aka(name).length > 0 ? ` (or ${aka(name).join(', ')})` : ''}: ${g.summary}; options ${Object.keys(g.params).join(', ')}`)
     .join('\n');
 }
 

@@ -217,6 +217,10 @@ describe('schedule and workloads', () => {
     expect(d.final.sizeRwBytes).toBe(2 * 256 * 1024);
     expect(generatorOps('dd:bs=4k,count=3,path=/x').filter(o => o.op === 'write')).toHaveLength(3);
     expect(generatorOps('chmod:paths=/bin/busybox:/bin/sh').filter(o => o.op === 'chmod')).toHaveLength(2);
+    // the names of `layersim workload GENERATOR` work too
+    expect(generatorOps('metadata-storm:kind=chown,paths=/a:/b').filter(o => o.op === 'chown')).toHaveLength(2);
+    expect(generatorOps('package-install:manager=rpm,packages=1').length).toBeGreaterThan(10);
+    expect(generatorOps('sequential-write:bytes=1m')).toEqual(generatorOps('write:bytes=1m'));
   });
 
   it('stops a driver cleanly when the image gets too deep, reporting the containers that ran', () => {
