@@ -116,12 +116,14 @@ export class Host {
       initLayer = this.newLayerId(`${name}-init`);
       this.driver.createLayer(initLayer, parent);
       setupInitLayer(new Syscalls(this.driver.mount(initLayer)), this.initProfile);
+      // Docker 1.3 createRootfs(): `defer driver.Put(initID)`, so the init layer is still mounted while the container
+      // layer is created from it; current moby (layer_store.go initMount) Puts it first
+      if (this.initProfile !== 'docker-1.3') this.driver.release?.(initLayer);
       parent = initLayer;
     }
     const layer = this.newLayerId(name);
     this.driver.createLayer(layer, parent);
-    // createRootfs(): `defer driver.Put(initID)` — the init layer is unmounted after the container layer is created
-    if (initLayer !== undefined) this.driver.release?.(initLayer);
+    if (initLayer !== undefined && this.initProfile === 'docker-1.3') this.driver.release?.(initLayer);
     const mount = this.driver.mount(layer);
     const hostFiles = init ? this.containerFiles(name) : undefined;
     const record: ContainerRecord = {
