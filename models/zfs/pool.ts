@@ -466,8 +466,8 @@ export class ZfsPool implements SnapshotStore<Dataset> {
   // ---- reports -----------------------------------------------------------------------------------------------
 
   /** `zpool sync; zpool list` and `zfs list -o space` summed over Docker's datasets. */
-  usage(): StorageUsage {
-    this.sync();
+  usage(settle = true): StorageUsage {
+    if (settle) this.sync();
     let referenced = 0;
     let usedByDataset = 0;
     let usedBySnapshots = 0;
