@@ -220,9 +220,13 @@ export class BtrfsStore implements SnapshotStore<Subvol> {
     this.commit();
   }
 
-  usage(): StorageUsage {
-    if (this.config.measure === 'sync') this.sync();
-    else this.background();
+  usage(settle = true): StorageUsage {
+    // settle: what `sync; df` (measure=sync) or a plain `df` after background work (measure=df) reads; without it,
+    // the committed state as it stands, with no transaction started by the reading itself
+    if (settle) {
+      if (this.config.measure === 'sync') this.sync();
+      else this.background();
+    }
     const c = this.fs.committed;
     let apparentBytes = 0;
     for (const sv of this.live.values()) apparentBytes += sv.volume.usage().apparentBytes;

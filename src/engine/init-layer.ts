@@ -25,28 +25,17 @@ export function initLayerEntries(profile: InitProfile): [string, 'dir' | 'file' 
   return entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-function ignoreErrno(fn: () => void): void {
-  try {
-    fn();
-  } catch (e) {
-    if (!(e instanceof FsError)) throw e;
-  }
-}
-
 /** SetupInitLayer as the daemon runs it (as root, umask 022): unlink each path component, then create what is missing. */
 export function setupInitLayer(sys: Syscalls<object>, profile: InitProfile): void {
   for (const [path, kind] of initLayerEntries(profile)) {
     let prev = '';
     for (const part of path.split('/').slice(1)) {
       prev += `/${part}`;
-      ignoreErrno(() => sys.unlink(prev));
+      // syscall.Unlink of each component: it removes an existing non-directory (and fails harmlessly on the rest)
+      const st = sys.lstatOrAbsent(prev);
+      if (st !== undefined && st.kind !== 'dir') sys.unlink(prev);
     }
-    try {
-      sys.stat(path);
-      continue;
-    } catch (e) {
-      if (!(e instanceof FsError) || e.code !== 'ENOENT') continue;
-    }
+    if (sys.lstatOrAbsent(path) !== undefined && statOrAbsent(sys, path)) continue;
     mkdirAll(sys, path.slice(0, path.lastIndexOf('/')) || '/');
     if (kind === 'dir') mkdirAll(sys, path);
     else if (kind === 'file') sys.close(sys.open(path, O_WRONLY | O_CREAT, 0o755));
@@ -54,10 +43,22 @@ export function setupInitLayer(sys: Syscalls<object>, profile: InitProfile): voi
   }
 }
 
+/** os.Stat (follows symlinks): whether the path resolves. */
+function statOrAbsent(sys: Syscalls<object>, path: string): boolean {
+  try {
+    sys.stat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof FsError) return false;
+    throw e;
+  }
+}
+
+/** os.MkdirAll(path, 0755): each missing component made, existing ones left alone. */
 function mkdirAll(sys: Syscalls<object>, path: string): void {
   let prev = '';
   for (const part of path.split('/').filter(p => p !== '')) {
     prev += `/${part}`;
-    ignoreErrno(() => sys.mkdir(prev, 0o755));
+    if (sys.lstatOrAbsent(prev) === undefined) sys.mkdir(prev, 0o755);
   }
 }
