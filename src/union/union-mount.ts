@@ -180,23 +180,9 @@ export class UnionMount implements Mount<UnionNode> {
     const lowerIdx: number[] = [];
     let data: Inode | undefined;
     let target = (upper !== undefined ? this.format.getRedirect?.(upper) : undefined) ?? name;
-    let after = -1;
-    let k = 0;
-    for (;;) {
-      let p: BranchProbe;
-      let layer: number;
-      if (target.startsWith('/')) {
-        layer = after + 1;
-        if (layer >= this.lowerRoots.length) break;
-        p = this.probePath(this.lowerRoots[layer]!, target);
-      } else {
-        while (k < dir.lowers.length && dir.state.lowerIdx[k]! <= after) k++;
-        if (k >= dir.lowers.length) break;
-        layer = dir.state.lowerIdx[k]!;
-        p = this.format.probe(dir.lowers[k]!, target);
-        k++;
-      }
-      after = layer;
+    const below = this.lowerWalk(dir, -1);
+    for (let step = below(target); step !== undefined; step = below(target)) {
+      const { probe: p, layer } = step;
       probes += p.probes;
       if (p.whiteout) break;
       const e = p.entry;
@@ -253,6 +239,31 @@ export class UnionMount implements Mount<UnionNode> {
     return state;
   }
 
+  /**
+   * ovl_lookup_layer()'s walk down the layers below `after`: each call probes the next layer for `target` — a name in
+   * the directory's own lower dirs, or an absolute redirect path from each layer's root — and says which layer it was.
+   */
+  private lowerWalk(dir: UnionNode, after: number): (target: string) => { probe: BranchProbe; layer: number } | undefined {
+    let k = 0;
+    return target => {
+      let layer: number;
+      let probe: BranchProbe;
+      if (target.startsWith('/')) {
+        layer = after + 1;
+        if (layer >= this.lowerRoots.length) return undefined;
+        probe = this.probePath(this.lowerRoots[layer]!, target);
+      } else {
+        while (k < dir.lowers.length && dir.state.lowerIdx[k]! <= after) k++;
+        if (k >= dir.lowers.length) return undefined;
+        layer = dir.state.lowerIdx[k]!;
+        probe = this.format.probe(dir.lowers[k]!, target);
+        k++;
+      }
+      after = layer;
+      return { probe, layer };
+    };
+  }
+
   /** Probes an absolute path from one layer's root, component by component (no symlinks: layer-internal). */
   private probePath(root: Inode, path: string): BranchProbe {
     let probes = 0;
@@ -273,23 +284,9 @@ export class UnionMount implements Mount<UnionNode> {
    */
   private findData(dir: UnionNode, target: string, afterLayer: number): { inode: Inode | undefined; probes: number } {
     let probes = 0;
-    let after = afterLayer;
-    let k = 0;
-    for (;;) {
-      let p: BranchProbe;
-      let layer: number;
-      if (target.startsWith('/')) {
-        layer = after + 1;
-        if (layer >= this.lowerRoots.length) break;
-        p = this.probePath(this.lowerRoots[layer]!, target);
-      } else {
-        while (k < dir.lowers.length && dir.state.lowerIdx[k]! <= after) k++;
-        if (k >= dir.lowers.length) break;
-        layer = dir.state.lowerIdx[k]!;
-        p = this.format.probe(dir.lowers[k]!, target);
-        k++;
-      }
-      after = layer;
+    const below = this.lowerWalk(dir, afterLayer);
+    for (let step = below(target); step !== undefined; step = below(target)) {
+      const p = step.probe;
       probes += p.probes;
       if (p.whiteout) break;
       const e = p.entry;
