@@ -37,10 +37,12 @@ export interface RunRequest {
   readonly loadImage: (from: string) => Volume[];
   /** Writes the archives `export` and `save` lines produce. */
   readonly writeArchive?: (to: string, bytes: Uint8Array) => void;
+  /** Let the store settle after each line (as `sync`), so line costs include writeback and commits. */
+  readonly settleEachLine?: boolean;
 }
 
 /** Options for one model: the trace's `driver` lines for it, then the command line's (keys it knows). */
-function optionsFor(model: DriverModel, lines: readonly TraceLine[], cli: Readonly<Record<string, string>>, many: boolean): Record<string, string> {
+export function optionsFor(model: DriverModel, lines: readonly TraceLine[], cli: Readonly<Record<string, string>>, many: boolean): Record<string, string> {
   const given: Record<string, string> = {};
   for (const { op } of lines) {
     if (op.op === 'driver' && op.name === model.name) for (const [k, v] of Object.entries(op.options ?? {})) given[k] = String(v);
@@ -49,14 +51,19 @@ function optionsFor(model: DriverModel, lines: readonly TraceLine[], cli: Readon
   return resolveOptions(model, given);
 }
 
+/** `--image`: an `image` line named "base" and a `run` of container "c", before the trace's own lines. */
+export function imagePrelude(image: string | undefined): TraceLine[] {
+  if (image === undefined) return [];
+  return [
+    { line: 0, op: { op: 'image', name: 'base', from: image } },
+    { line: 0, op: { op: 'run', container: 'c', image: 'base' } },
+  ];
+}
+
 /** Parses the whole trace first (a malformed line changes nothing), then replays it once per model. */
 export function runTrace(req: RunRequest): RunReport {
   const lines = parseTrace(req.text, req.file);
-  const prelude: TraceLine[] = [];
-  if (req.image !== undefined) {
-    prelude.push({ line: 0, op: { op: 'image', name: 'base', from: req.image } });
-    prelude.push({ line: 0, op: { op: 'run', container: 'c', image: 'base' } });
-  }
+  const prelude = imagePrelude(req.image);
   let seenImage = false;
   for (const { line, op } of lines) {
     if (op.op === 'image') seenImage = true;
@@ -71,7 +78,7 @@ export function runTrace(req: RunRequest): RunReport {
       throw new TraceError(req.file, 0, (e as Error).message);
     }
     const host = new Host(model, options, req.seed !== undefined ? { seed: req.seed } : {});
-    const runner = new TraceRunner(host, req.file, req.loadImage, req.writeArchive);
+    const runner = new TraceRunner(host, req.file, req.loadImage, req.writeArchive, req.settleEachLine ?? false);
     for (const l of prelude) {
       const r = runner.runLine(l);
       if (r.outcome !== 'ok') throw new TraceError(req.file, 0, `--image ${req.image}: ${r.op} failed with ${r.outcome}`);

@@ -3,30 +3,18 @@
  * (the line's cost record and the difference of the driver's structures before and after it), and each container
  * layer drawn at the end.
  */
-import type { DriverModel } from '../engine/driver.js';
-import { resolveOptions } from '../engine/drivers.js';
 import { Host } from '../engine/host.js';
-import type { Volume } from '../fs/volume.js';
 import { formatBytes } from '../report/format.js';
 import { TraceRunner, type OpCost } from '../trace/execute.js';
-import { parseTrace, TraceError, type TraceLine } from '../trace/parse.js';
+import { parseTrace, TraceError } from '../trace/parse.js';
+import { imagePrelude, optionsFor, type RunRequest } from '../cli/run-trace.js';
 import type { TraceOp } from '../trace/schema.js';
 import type { Fact } from './facts.js';
 import { pictureOf, pictureText, type ContainerPicture } from './pictures.js';
 import { probeFor, type Mechanism } from './probes.js';
 
-export interface ExplainRequest {
-  readonly text: string;
-  readonly file: string;
-  readonly models: readonly DriverModel[];
-  /** `--driver-opt` pairs, applied to every model that declares the key. */
-  readonly options: Readonly<Record<string, string>>;
-  /** `--image`: an `image` line named "base" and a `run` of container "c" before the trace. */
-  readonly image?: string;
-  readonly seed?: number;
-  readonly loadImage: (from: string) => Volume[];
-  readonly writeArchive?: (to: string, bytes: Uint8Array) => void;
-}
+/** What explain replays: the same request as `layersim run` (trace, models, options, --image). */
+export type ExplainRequest = RunRequest;
 
 /** One driver's account of one line. */
 export interface ExplainCell {
@@ -62,14 +50,6 @@ export interface ExplainReport {
 const LIFECYCLE = new Set(['driver', 'image', 'run', 'use', 'stop', 'commit', 'rm', 'rmi', 'mark', 'as', 'export', 'save']);
 
 /** The `driver` lines of the trace for this model, then the command line's options it declares. */
-function optionsFor(model: DriverModel, lines: readonly TraceLine[], cli: Readonly<Record<string, string>>, many: boolean): Record<string, string> {
-  const given: Record<string, string> = {};
-  for (const { op } of lines) {
-    if (op.op === 'driver' && op.name === model.name) for (const [k, v] of Object.entries(op.options ?? {})) given[k] = String(v);
-  }
-  for (const [k, v] of Object.entries(cli)) if (!many || k in model.options) given[k] = v;
-  return resolveOptions(model, given);
-}
 
 /** The op as a short command line. */
 export function labelOf(op: TraceOp): string {
@@ -95,11 +75,7 @@ function targetOf(op: TraceOp, current: string | undefined): string | undefined 
 /** Replays the trace on every model and narrates each line per driver; throws `TraceError` for unusable input. */
 export function explainTrace(req: ExplainRequest): ExplainReport {
   const lines = parseTrace(req.text, req.file);
-  const prelude: TraceLine[] = [];
-  if (req.image !== undefined) {
-    prelude.push({ line: 0, op: { op: 'image', name: 'base', from: req.image } });
-    prelude.push({ line: 0, op: { op: 'run', container: 'c', image: 'base' } });
-  }
+  const prelude = imagePrelude(req.image);
   const drivers: ExplainDriver[] = [];
   const byLine: ExplainCell[][] = lines.map(() => []);
   for (const model of req.models) {
@@ -110,7 +86,9 @@ export function explainTrace(req: ExplainRequest): ExplainReport {
       throw new TraceError(req.file, 0, (e as Error).message);
     }
     const host = new Host(model, options, req.seed !== undefined ? { seed: req.seed } : {});
-    const runner = new TraceRunner(host, req.file, req.loadImage, req.writeArchive);
+    // block stores write data back later (btrfs delayed allocation, jbd2 commits): explain narrates each line as it
+    // lands on disk, so the store settles after each line (as `sync` would) and the line's cost includes it
+    const runner = new TraceRunner(host, req.file, req.loadImage, req.writeArchive, true);
     for (const l of prelude) {
       const r = runner.runLine(l);
       if (r.outcome !== 'ok') throw new TraceError(req.file, 0, `--image ${req.image}: ${r.op} failed with ${r.outcome}`);

@@ -62,6 +62,11 @@ export class TraceRunner {
     readonly loadImage: (from: string) => Volume[],
     /** Writes an archive an `export` or `save` line produces (the CLI writes next to the trace). */
     readonly writeArchive: (to: string, bytes: Uint8Array) => void = () => {},
+    /**
+     * Let the store settle after each line, as `sync` would (writeback, journal and transaction commits), so that each
+     * line's cost includes what reaches the disk for it (explain); off, a line costs what it does by itself.
+     */
+    readonly settleEachLine = false,
   ) {}
 
   runAll(lines: readonly TraceLine[]): void {
@@ -83,6 +88,7 @@ export class TraceRunner {
       else throw e;
       if (hasAssertion(op)) assertion = false;
     }
+    if (this.settleEachLine) this.host.usage(true);
     const expected = op.expect ?? null;
     let held: boolean | null = expected === null ? null : outcome === expected;
     if (assertion !== undefined) held = held === null ? assertion : held && assertion;

@@ -115,8 +115,8 @@ describe('explain: narratives from the mechanisms', () => {
     expect(cell(WRITE, 'zfs').summary).toMatch(/1 record of 128 KiB rewritten whole/);
   });
 
-  it('the costs are exactly those `run` reports: probing changes nothing', () => {
-    const run = runTrace({ text: TRACE, file: 't.jsonl', models: allModels, options: {}, loadImage: f => loadImageSource(f) });
+  it('the costs are exactly those `run` reports when it also syncs after each line: probing changes nothing', () => {
+    const run = runTrace({ text: TRACE, file: 't.jsonl', models: allModels, options: {}, loadImage: f => loadImageSource(f), settleEachLine: true });
     for (const d of run.drivers) {
       for (const r of d.results) expect({ driver: d.driver, line: r.line, cost: cell(r.line, d.driver).cost }).toEqual({ driver: d.driver, line: r.line, cost: r.cost });
     }
