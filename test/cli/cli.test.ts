@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { allModels } from '../../models/index.js';
-import { main } from '../../src/cli/main.js';
+import { capture } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'layersim-cli-'));
 let n = 0;
@@ -13,22 +13,6 @@ function trace(lines: string[]): string {
   return file;
 }
 
-function capture(argv: string[]): { status: number; out: string; err: string } {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(chunk => (out.push(String(chunk)), true));
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(chunk => (err.push(String(chunk)), true));
-  try {
-    return { status: main(argv), out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-}
 
 afterEach(() => vi.restoreAllMocks());
 

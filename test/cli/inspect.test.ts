@@ -3,29 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import type { ImageInspection } from '../../src/report/inspect.js';
 import type { SystemDf } from '../../src/report/docker-size.js';
+import { capture } from '../support/cli.js';
 
 const IMAGES = fileURLToPath(new URL('../../../shared/images', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'layersim-inspect-'));
 
-function capture(argv: string[]): { status: number; out: string; err: string } {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(chunk => (out.push(String(chunk)), true));
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(chunk => (err.push(String(chunk)), true));
-  try {
-    return { status: main(argv), out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-}
 
 afterEach(() => vi.restoreAllMocks());
 

@@ -1,24 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { describe, expect, it } from 'vitest';
 import { parseTrace } from '../../src/trace/parse.js';
+import { capture } from '../support/cli.js';
 
-function capture(argv: string[]): { status: number; out: string; err: string } {
-  const out: string[] = [];
-  const err: string[] = [];
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(chunk => (out.push(String(chunk)), true));
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(chunk => (err.push(String(chunk)), true));
-  const log = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  try {
-    return { status: main(argv), out: out.join(''), err: err.join('\n') };
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-    log.mockRestore();
-  }
-}
 
 describe('layersim workload, fio and strace', () => {
   it('writes a generated workload as a trace the run command accepts', () => {

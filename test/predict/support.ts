@@ -1,29 +1,11 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+export { capture } from '../support/cli.js';
 
 /** The busybox-based kaniko image of ../shared/images (dive's test data). */
 export const KANIKO = fileURLToPath(new URL('../../../shared/images/test-kaniko-image.tar', import.meta.url));
 export const IMAGE = existsSync(KANIKO) ? KANIKO : 'builtin:busybox';
 
-/** Runs the CLI with console and std streams captured. */
-export function capture(argv: string[]): { status: number; out: string; err: string } {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(chunk => (out.push(String(chunk)), true));
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(chunk => (err.push(String(chunk)), true));
-  try {
-    return { status: main(argv), out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-}
 
 const VOID = new Set(['area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'source', 'track', 'wbr']);
 

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { applyToContainer, fsOpArb, fsOpsArb, type RealSystem } from '../support/arbitraries.js';
-import { BASE_TREE, BASE_TREE_WITH_HARDLINKS, modelVariants, setUp } from '../support/fixtures.js';
+import { BASE_TREE, BASE_TREE_WITH_HARDLINKS, modelVariants, setUp, unionSemantics } from '../support/fixtures.js';
 import { applyOp, diffViews, formatOp, viewOfSys, type FsOp, type Outcome } from '../support/ops.js';
 
 const BASE = BASE_TREE_WITH_HARDLINKS;
@@ -85,7 +85,12 @@ describe.each(modelVariants)('$label: layer properties', variant => {
         const viewAtCommit = diffViews(viewOfSys(withCommit.setup.container.sys), viewOfSys(without.setup.container.sys));
         expect(viewAtCommit, 'view right after the commit').toBeUndefined();
         for (const op of after) {
-          expect(applyToContainer(withCommit, op), formatOp(op)).toBe(applyToContainer(without, op));
+          const got = applyToContainer(withCommit, op);
+          const want = applyToContainer(without, op);
+          // the commit turned the container's new directories into lower ones: without redirect_dir, overlayfs
+          // refuses to rename them (EXDEV, before it looks at the target), and from there the two runs differ
+          if (got === 'EXDEV' && want !== 'EXDEV' && op.kind === 'rename' && unionSemantics(variant).dirRename !== 'posix') return;
+          expect(got, formatOp(op)).toBe(want);
         }
         const diff = diffViews(viewOfSys(withCommit.setup.container.sys), viewOfSys(without.setup.container.sys));
         expect(diff, 'view at the end').toBeUndefined();
