@@ -236,7 +236,8 @@ export class Ext4Layout implements FsLayout {
     this.dirty(this.geo.inodeBitmap[g]!);
     this.dirtyGdt(g);
     this.dirty(this.geo.itableBlockOf(s.ino));
-    this.freeBlocks([...s.map.values(), ...s.dirBlocks]);
+    this.freeBlocks(s.map.values());
+    this.freeBlocks(s.dirBlocks);
     this.inodes.delete(inode.ino);
   }
 
@@ -259,15 +260,19 @@ export class Ext4Layout implements FsLayout {
     const bs = this.geo.p.blockBytes;
     const first = Math.floor(offset / bs);
     const last = Math.floor((offset + length - 1) / bs);
-    const missing: number[] = [];
-    for (let l = first; l <= last; l++) if (!s.map.has(l)) missing.push(l);
-    const got = missing.length > 0 ? this.allocBlocks(this.goalGroup(s.ino, true), missing.length) : [];
-    missing.forEach((l, i) => s.map.set(l, got[i]!));
+    const map = s.map;
+    let missing = 0;
+    for (let l = first; l <= last; l++) if (!map.has(l)) missing++;
+    if (missing > 0) {
+      const got = this.allocBlocks(this.goalGroup(s.ino, true), missing);
+      let i = 0;
+      for (let l = first; l <= last; l++) if (!map.has(l)) map.set(l, got[i++]!);
+    }
     // data=ordered: the data goes in place, in runs of contiguous blocks
     let runStart = -1;
     let runLen = 0;
     for (let l = first; l <= last; l++) {
-      const p = s.map.get(l)!;
+      const p = map.get(l)!;
       if (runLen > 0 && p === runStart + runLen) runLen++;
       else {
         if (runLen > 0) this.device.write(runStart, runLen, 'data');
@@ -282,8 +287,13 @@ export class Ext4Layout implements FsLayout {
     const s = this.state(inode);
     const keep = Math.ceil(newSize / this.geo.p.blockBytes);
     const gone: number[] = [];
-    for (const [l, p] of s.map) if (l >= keep) gone.push(p);
-    for (const [l] of [...s.map]) if (l >= keep) s.map.delete(l);
+    // deleting the entry being visited is safe in a Map iteration (the rest are still visited, in order)
+    for (const [l, p] of s.map) {
+      if (l >= keep) {
+        gone.push(p);
+        s.map.delete(l);
+      }
+    }
     this.freeBlocks(gone);
   }
 

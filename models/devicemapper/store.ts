@@ -7,7 +7,7 @@ import { Volume, type NewInodeAttrs } from '../../src/fs/volume.js';
 import { Ext4Geometry, Ext4Layout } from './ext4-layout.js';
 import { StructureTally, type BlockDevice, type FsLayout } from './layout.js';
 import { thinFormat, type FsProfile } from './params.js';
-import { dockerInfo, ThinPool } from './thin-pool.js';
+import { dockerInfo, ThinPool, WRITE_BROKE_SHARING, WRITE_IN_PLACE, type WriteOutcome } from './thin-pool.js';
 import { XfsGeometry, XfsLayout } from './xfs-layout.js';
 
 export interface DmConfig {
@@ -131,19 +131,19 @@ export class DmStore implements SnapshotStore<DmDevice> {
         const first = Math.floor((block * fsb) / B);
         const last = Math.floor(((block + count) * fsb - 1) / B);
         for (let v = first; v <= last; v++) {
-          const before = this.pool.stats.copyBytes;
-          const events = this.pool.stats.provisioned + this.pool.stats.sharingBroken;
+          let outcome: WriteOutcome = WRITE_IN_PLACE;
           try {
-            this.pool.write(id, v);
+            outcome = this.pool.write(id, v);
           } catch (e) {
             if (!(e instanceof FsError)) throw e;
             this.lostWrites++;
           }
           // break_sharing copies the whole pool block: bytes written to the data device (a copy-up, so both figures)
-          const copied = this.pool.stats.copyBytes - before;
-          this.env.meter.dataBytes += copied;
-          this.env.meter.copyUpBytes += copied;
-          taken.add(structure, this.pool.stats.provisioned + this.pool.stats.sharingBroken - events);
+          if (outcome === WRITE_BROKE_SHARING) {
+            this.env.meter.dataBytes += B;
+            this.env.meter.copyUpBytes += B;
+          }
+          taken.add(structure, outcome === WRITE_IN_PLACE ? 0 : 1);
         }
       },
       discard: (block, count) => {

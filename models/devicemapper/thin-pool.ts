@@ -72,6 +72,12 @@ export function nodesForEntries(n: number, maxEntries: number): number {
   }
 }
 
+/** What a write bio took from the pool: nothing (an exclusively owned block), a new block, or a copied one. */
+export const WRITE_IN_PLACE = 0;
+export const WRITE_PROVISIONED = 1;
+export const WRITE_BROKE_SHARING = 2;
+export type WriteOutcome = typeof WRITE_IN_PLACE | typeof WRITE_PROVISIONED | typeof WRITE_BROKE_SHARING;
+
 export class ThinPool {
   readonly nrDataBlocks: number;
   readonly nrMetaBlocks: number;
@@ -257,6 +263,17 @@ export class ThinPool {
         return { block: n.vals[i]!, time: n.times?.[i] ?? 0 };
       }
       if (i < 0) return undefined;
+      n = this.node(n.vals[i]!);
+    }
+  }
+
+  /** The time of `key`'s mapping, or -1 when unmapped: `lookup` without the result object (the per-write path). */
+  private mappedTime(root: number, key: number): number {
+    let n = this.node(root);
+    for (;;) {
+      const i = ThinPool.search(n, key);
+      if (n.leaf) return i < 0 || n.keys[i] !== key ? -1 : (n.times?.[i] ?? 0);
+      if (i < 0) return -1;
       n = this.node(n.vals[i]!);
     }
   }
@@ -472,24 +489,22 @@ export class ThinPool {
   blocksNeeded(id: number, vblocks: Iterable<number>): number {
     const d = this.device(id);
     let n = 0;
-    for (const v of vblocks) {
-      const m = this.lookup(d.root, v);
-      if (m === undefined || m.time < d.snapshottedTime) n++;
-    }
+    for (const v of vblocks) if (this.mappedTime(d.root, v) < d.snapshottedTime) n++;
     return n;
   }
 
   /**
    * A write bio to virtual block `v`: an unprovisioned block gets a whole pool block; a block mapped before the
    * device (or its origin) was last snapshotted is shared, and the write breaks sharing by copying the whole block.
+   * Returns what it took: WRITE_IN_PLACE, WRITE_PROVISIONED or WRITE_BROKE_SHARING.
    */
-  write(id: number, v: number): void {
+  write(id: number, v: number): WriteOutcome {
     const d = this.device(id);
-    const m = this.lookup(d.root, v);
-    if (m !== undefined && m.time >= d.snapshottedTime) return;
+    const t = this.mappedTime(d.root, v);
+    if (t >= d.snapshottedTime) return WRITE_IN_PLACE;
     if (this.freeDataBlocks === 0) fail('ENOSPC');
     const b = this.allocData();
-    if (m === undefined) {
+    if (t < 0) {
       this.stats.provisioned++;
       d.mappedBlocks++;
     } else {
@@ -498,13 +513,13 @@ export class ThinPool {
     }
     d.root = this.insert(d.root, v, b, this.time, MAPPING);
     this.setTop(id, d.root);
+    return t < 0 ? WRITE_PROVISIONED : WRITE_BROKE_SHARING;
   }
 
   /** A discard of whole pool blocks: each mapped one is unmapped (passed down to the data device when not shared). */
   discard(id: number, v: number): void {
     const d = this.device(id);
-    const m = this.lookup(d.root, v);
-    if (m === undefined) return;
+    if (this.mappedTime(d.root, v) < 0) return;
     d.root = this.remove(d.root, v, MAPPING);
     d.mappedBlocks--;
     this.stats.discarded++;

@@ -126,11 +126,27 @@ export class XfsLayout implements FsLayout {
     return out;
   }
 
+  /** allocBlocks(ag, 1) without the array: the same block, the same headers dirtied. */
+  private allocBlock(ag: number): number {
+    let a = ag;
+    for (;;) {
+      const end = Math.min(this.geo.agStart(a + 1), this.geo.blocks);
+      const start = this.geo.agStart(a);
+      const got = this.nextBlock[a]! < end ? this.nextBlock[a]!++ : -1;
+      this.agHeader(a);
+      this.dirtyBlocks.add(start + 1);
+      this.dirtyBlocks.add(start + 2);
+      if (got >= 0) return got;
+      a = (a + 1) % this.geo.p.agCount;
+    }
+  }
+
   /** xfs_dialloc: a free inode in the AG's chunks, or a new chunk of 64 (written at once, xfs_ialloc_inode_init). */
   private allocInode(ag: number): XfsInode {
+    // chunks fill in order and never empty again (`used` only grows): only the AG's last chunk can have room
     const list = this.chunks[ag]!;
-    let ch = list.find(c => c.used < this.geo.p.inodesPerChunk);
-    if (ch === undefined) {
+    let ch = list.length > 0 ? list[list.length - 1] : undefined;
+    if (ch === undefined || ch.used >= this.geo.p.inodesPerChunk) {
       const align = this.geo.chunkBlocks;
       while (this.nextBlock[ag]! % align !== 0) this.nextBlock[ag]!++;
       const start = this.allocBlocks(ag, this.geo.chunkBlocks)[0]!;
@@ -175,7 +191,8 @@ export class XfsLayout implements FsLayout {
     this.dirtyInode(s);
     this.agHeader(s.ag);
     this.dirtyBlocks.add(this.geo.agStart(s.ag) + 3);
-    this.freed.push(...s.map.values(), ...s.dirBlocks);
+    for (const b of s.map.values()) this.freed.push(b);
+    for (const b of s.dirBlocks) this.freed.push(b);
     if (s.map.size + s.dirBlocks.length > 0) this.agHeader(s.ag);
     this.inodes.delete(inode.ino);
   }
@@ -209,17 +226,19 @@ export class XfsLayout implements FsLayout {
     const bs = this.geo.p.blockBytes;
     const first = Math.floor(offset / bs);
     const last = Math.floor((offset + length - 1) / bs);
-    const missing: number[] = [];
-    for (let l = first; l <= last; l++) if (!s.map.has(l)) missing.push(l);
-    if (missing.length > 0) {
-      const got = this.allocBlocks(s.ag, missing.length);
-      missing.forEach((l, i) => s.map.set(l, got[i]!));
-      this.dirtyInode(s);
-    }
+    const map = s.map;
+    // missing blocks one at a time from the AG (the same blocks, in the same order, as one allocBlocks of them all);
+    // the data goes out in runs of contiguous blocks
+    let allocated = false;
     let runStart = -1;
     let runLen = 0;
     for (let l = first; l <= last; l++) {
-      const p = s.map.get(l)!;
+      let p = map.get(l);
+      if (p === undefined) {
+        p = this.allocBlock(s.ag);
+        map.set(l, p);
+        allocated = true;
+      }
       if (runLen > 0 && p === runStart + runLen) runLen++;
       else {
         if (runLen > 0) this.device.write(runStart, runLen, 'data');
@@ -227,13 +246,15 @@ export class XfsLayout implements FsLayout {
         runLen = 1;
       }
     }
+    if (allocated) this.dirtyInode(s);
     if (runLen > 0) this.device.write(runStart, runLen, 'data');
   }
 
   dataTruncated(inode: Inode, newSize: number, _oldSize: number): void {
     const s = this.state(inode);
     const keep = Math.ceil(newSize / this.geo.p.blockBytes);
-    for (const [l, p] of [...s.map]) {
+    // deleting the entry being visited is safe in a Map iteration (the rest are still visited, in order)
+    for (const [l, p] of s.map) {
       if (l >= keep) {
         s.map.delete(l);
         this.freed.push(p);
@@ -305,8 +326,7 @@ export class XfsLayout implements FsLayout {
   /** A CIL checkpoint (one log record of the dirty items), then the AIL push writes them in place. */
   sync(): void {
     if (this.dirtyBlocks.size === 0 && this.dirtyInodes.size === 0 && this.freed.length === 0) return;
-    const items = [...this.dirtyBlocks, ...this.dirtyInodes].sort((a, b) => a - b);
-    if (items.length > 0) {
+    if (this.dirtyBlocks.size + this.dirtyInodes.size > 0) {
       this.logRecord(this.dirtyBlocks.size * 512 + this.dirtyInodes.size * this.geo.p.inodeBytes);
       for (const b of this.dirtyBlocks) this.device.write(b, 1, b % this.geo.agBlocks === 0 ? 'AG headers' : 'other');
       for (const b of this.dirtyInodes) this.device.write(b, 1, 'inode cluster');

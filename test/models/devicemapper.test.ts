@@ -9,6 +9,7 @@ import { runExperiment, REVIEW_2014 } from '../../src/report/experiment.js';
 import { O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY, Syscalls } from '../../src/vfs/syscalls.js';
 import { setupInitLayer } from '../../src/engine/init-layer.js';
 import { devicemapper, dockerInfo, ThinPool, thinMetadataSize, thinMetadataSizeC } from '../../models/devicemapper/index.js';
+import { WRITE_BROKE_SHARING, WRITE_IN_PLACE, WRITE_PROVISIONED } from '../../models/devicemapper/thin-pool.js';
 import { btreeMaxEntries, parseSize } from '../../models/devicemapper/params.js';
 import type { DmStore } from '../../models/devicemapper/store.js';
 import { readText, tree, writeFile } from '../support/world.js';
@@ -136,6 +137,18 @@ describe('devicemapper: the thin pool', () => {
     expect(expected).toBe(distinct.size);
   });
 
+  it('a write bio reports what it took: a new block, a copied one, or nothing', () => {
+    const pool = new ThinPool({ dataBlockBytes: BLOCK, dataBytes: 1024 ** 3, metadataBytes: 64 * 1024 ** 2, errorIfNoSpace: true, loopFiles: false });
+    pool.createThin(1);
+    expect(pool.write(1, 7)).toBe(WRITE_PROVISIONED);
+    expect(pool.write(1, 7)).toBe(WRITE_IN_PLACE);
+    pool.createSnap(2, 1);
+    expect(pool.write(2, 7)).toBe(WRITE_BROKE_SHARING);
+    expect(pool.write(2, 7)).toBe(WRITE_IN_PLACE);
+    expect(pool.write(1, 7)).toBe(WRITE_BROKE_SHARING); // the origin's block is shared too until it is copied
+    expect(pool.stats).toMatchObject({ provisioned: 1, sharingBroken: 2, copyBytes: 2 * BLOCK });
+  });
+
   it('parses block sizes and refuses the ones dm-thin refuses', () => {
     expect(parseSize('64K')).toBe(65536);
     expect(parseSize('512K')).toBe(524288);
@@ -164,6 +177,26 @@ describe('devicemapper: POSIX on a thin snapshot', () => {
       expect(() => c.sys.stat('/d')).toThrow(FsError);
     });
   }
+});
+
+describe('devicemapper: xfs inode chunks', () => {
+  /** Inode chunks per AG after `n` new files in one new directory of a container. */
+  const chunksAfter = (n: number): number[] => {
+    const { host: h, store } = host({ fs: 'xfs' });
+    h.loadImage('img', [tree({ '/a': 'x' })]);
+    const c = h.run('c', 'img', false);
+    c.sys.mkdir('/d', 0o755);
+    for (let i = 0; i < n; i++) writeFile(c.sys, `/d/f${i}`, 'y');
+    const dev = [...store.live].find(x => x.name === c.layer)!;
+    return (store.inspect(dev) as { fs: { inodeChunks: number[] } }).fs.inodeChunks;
+  };
+
+  it('chunks of 64 fill in order and are never reused: 576 more files in the directory\'s AG take exactly 9 more chunks', () => {
+    const few = chunksAfter(64);
+    const many = chunksAfter(640);
+    const grew = many.map((n, ag) => n - few[ag]!);
+    expect(grew.filter(g => g !== 0)).toEqual([9]);
+  });
 });
 
 describe('devicemapper: what mount, freeze and unmount write', () => {
