@@ -41,6 +41,8 @@ export interface Ptr {
 
 export class Block {
   items: Item[] = [];
+  /** Leaf bytes the items take, headers included (kept with `items`). */
+  used = 0;
   ptrs: Ptr[] = [];
   /** BTRFS_BLOCK_FLAG_FULL_BACKREF: the blocks it points to carry SHARED refs naming this block. */
   full = false;
@@ -334,6 +336,7 @@ export class BtrfsFs {
     const cow = this.allocBlock(root.id, buf.level);
     this.stats.blocksCowed++;
     cow.items = buf.items.slice();
+    cow.used = buf.used;
     cow.ptrs = buf.ptrs.slice();
     const rec = this.rec(buf.bytenr);
     if (rec.refs > 1) {
@@ -371,11 +374,6 @@ export class BtrfsFs {
     return root;
   }
 
-  private leafUsed(b: Block): number {
-    let n = 0;
-    for (const it of b.items) n += ON_DISK.itemHeaderBytes + it.size;
-    return n;
-  }
 
   /** btrfs_search_slot: the path to `key`; with `cow`, every block on it is copied first as needed. Levels visited are returned in `path.nodes.length`. */
   search(root: Root, key: Key, cow: boolean): Path {
@@ -399,30 +397,30 @@ export class BtrfsFs {
   }
 
   find(root: Root, key: Key): Item | undefined {
-    const p = this.search(root, key, false);
-    const it = p.nodes[0]!.items[p.slots[0]!];
-    return it !== undefined && cmpKey(it.key, key) === 0 ? it : undefined;
+    return this.lookup(root, key).item;
+  }
+
+  /** The item with `key` (if any) and the path to where it is or would go, found without copying anything. */
+  lookup(root: Root, key: Key): { item: Item | undefined; path: Path } {
+    const path = this.search(root, key, false);
+    const it = path.nodes[0]!.items[path.slots[0]!];
+    return { item: it !== undefined && cmpKey(it.key, key) === 0 ? it : undefined, path };
+  }
+
+  /**
+   * The path to `key` with every block on it copied as needed. A path `found` by `lookup` since the last change is
+   * reused when all its blocks are already this transaction's: the copying search would visit (and copy) nothing else.
+   */
+  private writablePath(root: Root, key: Key, found: Path | undefined): Path {
+    if (found !== undefined && found.nodes.every(b => b.gen === this.transid)) return found;
+    return this.search(root, key, true);
   }
 
   /** Items with lo <= key <= hi, in key order, without changing anything. */
-  *range(root: Root, lo: Key, hi: Key): Generator<Item> {
-    const walk = function* (b: Block): Generator<Item> {
-      if (b.level === 0) {
-        for (let i = lowerBound(b.items, lo); i < b.items.length; i++) {
-          const it = b.items[i]!;
-          if (cmpKey(it.key, hi) > 0) return;
-          yield it;
-        }
-        return;
-      }
-      for (let i = 0; i < b.ptrs.length; i++) {
-        const next = b.ptrs[i + 1];
-        if (next !== undefined && cmpKey(next.key, lo) <= 0) continue;
-        if (i > 0 && cmpKey(b.ptrs[i]!.key, hi) > 0) return;
-        yield* walk(b.ptrs[i]!.child);
-      }
-    };
-    yield* walk(root.node);
+  range(root: Root, lo: Key, hi: Key): Item[] {
+    const out: Item[] = [];
+    collectRange(root.node, lo, hi, out);
+    return out;
   }
 
   /** Keys in parents follow the first key of their child (fixup_low_keys). */
@@ -446,18 +444,22 @@ export class BtrfsFs {
     if (it.fe !== undefined) this.dropRef(it.fe.bytenr, this.dataRefFrom(leaf, it));
   }
 
-  /** btrfs_insert_item: the item goes in its leaf, which splits when full (split_leaf). An existing key is replaced. */
-  insertItem(root: Root, item: Item): void {
-    const need = ON_DISK.itemHeaderBytes + item.size;
+  /**
+   * btrfs_insert_item: the item goes in its leaf, which splits when full (split_leaf). An existing key is replaced.
+   * `found`: the path `lookup` returned for this key, with no change to the tree since.
+   */
+  insertItem(root: Root, item: Item, found?: Path): void {
+    const need = itemBytes(item);
     if (need > this.leafData) throw new Error(`btrfs model: item of ${item.size} bytes does not fit a leaf`);
-    let path = this.search(root, item.key, true);
+    let path = this.writablePath(root, item.key, found);
     const first = path.nodes[0]!;
     const existing = first.items[path.slots[0]!];
     if (existing !== undefined && cmpKey(existing.key, item.key) === 0) {
       this.dropItemRefs(first, existing);
       first.items.splice(path.slots[0]!, 1);
+      first.used -= itemBytes(existing);
     }
-    for (let tries = 0; this.leafData - this.leafUsed(path.nodes[0]!) < need; tries++) {
+    for (let tries = 0; this.leafData - path.nodes[0]!.used < need; tries++) {
       if (tries > 4) throw new Error('btrfs model: leaf split did not make room');
       this.splitLeaf(root, path, item.key);
       // every block on the path is this transaction's now: searching again copies nothing
@@ -466,23 +468,25 @@ export class BtrfsFs {
     const leaf = path.nodes[0]!;
     const slot = path.slots[0]!;
     leaf.items.splice(slot, 0, item);
+    leaf.used += need;
     this.addItemRefs(leaf, item);
     if (slot === 0) this.fixKeys(path, 0);
   }
 
   /** Replaces the item with the same key (it must exist), in place when it still fits. */
-  updateItem(root: Root, item: Item): void {
-    this.insertItem(root, item);
+  updateItem(root: Root, item: Item, found?: Path): void {
+    this.insertItem(root, item, found);
   }
 
-  deleteItem(root: Root, key: Key): Item | undefined {
-    const path = this.search(root, key, true);
+  deleteItem(root: Root, key: Key, found?: Path): Item | undefined {
+    const path = this.writablePath(root, key, found);
     const leaf = path.nodes[0]!;
     const slot = path.slots[0]!;
     const it = leaf.items[slot];
     if (it === undefined || cmpKey(it.key, key) !== 0) return undefined;
     this.dropItemRefs(leaf, it);
     leaf.items.splice(slot, 1);
+    leaf.used -= itemBytes(it);
     if (leaf.items.length === 0 && path.nodes.length > 1) this.removeBlock(root, path, 0);
     else if (slot === 0) this.fixKeys(path, 0);
     return it;
@@ -522,10 +526,12 @@ export class BtrfsFs {
     if (slot < n) {
       let mid = 0;
       let acc = 0;
-      const total = this.leafUsed(leaf);
-      while (mid < n - 1 && acc + ON_DISK.itemHeaderBytes + leaf.items[mid]!.size <= total / 2) acc += ON_DISK.itemHeaderBytes + leaf.items[mid++]!.size;
+      const total = leaf.used;
+      while (mid < n - 1 && acc + itemBytes(leaf.items[mid]!) <= total / 2) acc += itemBytes(leaf.items[mid++]!);
       if (mid === 0) mid = 1;
       right.items = leaf.items.splice(mid);
+      for (const it of right.items) right.used += itemBytes(it);
+      leaf.used -= right.used;
       rightKey = right.items[0]!.key;
     }
     this.insertPtr(root, path, 1, right, rightKey);
@@ -609,6 +615,7 @@ export class BtrfsFs {
     const old = this.cow(src, src.node, undefined, 0);
     const copy = this.allocBlock(id, old.level);
     copy.items = old.items.slice();
+    copy.used = old.used;
     copy.ptrs = old.ptrs.slice();
     this.addRef(copy.bytenr, `r:${id}`);
     this.changeChildRefs(copy, false, id, true);
@@ -849,6 +856,29 @@ export class BtrfsFs {
     for (const [bytenr, n] of counts) if (!this.recs.has(bytenr) || this.rec(bytenr).refs === 0) bad.push(`extent ${bytenr} referenced ${n} times but has no record`);
     return bad;
   }
+}
+
+/** Appends the items of the subtree `b` with lo <= key <= hi to `out`, in key order. */
+function collectRange(b: Block, lo: Key, hi: Key, out: Item[]): void {
+  if (b.level === 0) {
+    for (let i = lowerBound(b.items, lo); i < b.items.length; i++) {
+      const it = b.items[i]!;
+      if (cmpKey(it.key, hi) > 0) return;
+      out.push(it);
+    }
+    return;
+  }
+  for (let i = 0; i < b.ptrs.length; i++) {
+    const next = b.ptrs[i + 1];
+    if (next !== undefined && cmpKey(next.key, lo) <= 0) continue;
+    if (i > 0 && cmpKey(b.ptrs[i]!.key, hi) > 0) return;
+    collectRange(b.ptrs[i]!.child, lo, hi, out);
+  }
+}
+
+/** Bytes an item takes in its leaf: the btrfs_item header and its data. */
+function itemBytes(it: Item): number {
+  return ON_DISK.itemHeaderBytes + it.size;
 }
 
 function lowerBound(items: readonly Item[], key: Key): number {

@@ -21,6 +21,12 @@ export class Subvol implements VolumeObserver {
   /** The clock the flusher ages dirty data by. */
   now: () => number = () => 0;
   private readonly nextIndex = new Map<number, number>();
+  /**
+   * Per directory, each name's DIR_INDEX offset (the first in key order if a name has several items, which a
+   * consistent tree never has: such names are `repeated`, searched for again after each removal). Read from the tree
+   * the first time a name of that directory is removed, then kept with the items.
+   */
+  private readonly dirIndexes = new Map<number, { readonly index: Map<string, number>; readonly repeated: Set<string> }>();
   removed = false;
   /** An init layer: the container id Docker 1.3 names its containers/<id>/ directory after. */
   container: string | undefined;
@@ -67,8 +73,8 @@ export class Subvol implements VolumeObserver {
     this.dirtyInodes.delete(inode);
     this.delalloc.delete(inode);
     this.dirtiedAt.delete(inode);
-    const keys = [...this.fs.range(this.root, [inode.ino, 0, 0], [inode.ino, 255, MAX])].map(i => i.key);
-    for (const k of keys) this.fs.deleteItem(this.root, k);
+    this.dirIndexes.delete(inode.ino);
+    for (const it of this.fs.range(this.root, [inode.ino, 0, 0], [inode.ino, 255, MAX])) this.fs.deleteItem(this.root, it.key);
   }
 
   entryAdded(dir: Inode, name: string, inode: Inode): void {
@@ -76,17 +82,12 @@ export class Subvol implements VolumeObserver {
     const index = this.allocIndex(dir.ino);
     this.addName(this.root, [inode.ino, KEY.INODE_REF, dir.ino], name, ON_DISK.inodeRefBytes + n);
     this.addName(this.root, [dir.ino, KEY.DIR_ITEM, nameHash(name)], name, ON_DISK.dirItemBytes + n);
-    this.fs.insertItem(this.root, { key: [dir.ino, KEY.DIR_INDEX, index], size: ON_DISK.dirItemBytes + n, names: [name] });
+    this.addIndex(dir.ino, index, name, ON_DISK.dirItemBytes + n);
   }
 
   entryRemoved(dir: Inode, name: string, inode: Inode): void {
     const n = nameBytes(name);
-    for (const it of this.fs.range(this.root, [dir.ino, KEY.DIR_INDEX, 0], [dir.ino, KEY.DIR_INDEX, MAX])) {
-      if (it.names?.[0] === name) {
-        this.fs.deleteItem(this.root, it.key);
-        break;
-      }
-    }
+    this.removeIndex(dir.ino, name);
     this.removeName(this.root, [dir.ino, KEY.DIR_ITEM, nameHash(name)], name, ON_DISK.dirItemBytes + n);
     this.removeName(this.root, [inode.ino, KEY.INODE_REF, dir.ino], name, ON_DISK.inodeRefBytes + n);
   }
@@ -112,10 +113,10 @@ export class Subvol implements VolumeObserver {
     }
     if (newSize < oldSize) {
       // btrfs_truncate_inode_items: items past the new end go; one straddling it is trimmed (its extent stays whole)
-      const inline = this.fs.find(this.root, [inode.ino, KEY.EXTENT_DATA, 0]);
+      const { item: inline, path } = this.fs.lookup(this.root, [inode.ino, KEY.EXTENT_DATA, 0]);
       if (inline?.inline !== undefined) {
-        if (newSize === 0) this.fs.deleteItem(this.root, inline.key);
-        else this.fs.updateItem(this.root, { ...inline, size: ON_DISK.inlineExtentHeaderBytes + Math.min(newSize, inline.inline), inline: Math.min(newSize, inline.inline) });
+        if (newSize === 0) this.fs.deleteItem(this.root, inline.key, path);
+        else this.fs.updateItem(this.root, { ...inline, size: ON_DISK.inlineExtentHeaderBytes + Math.min(newSize, inline.inline), inline: Math.min(newSize, inline.inline) }, path);
         return;
       }
       this.dropExtents(inode.ino, this.alignUp(newSize), MAX);
@@ -128,8 +129,7 @@ export class Subvol implements VolumeObserver {
   }
 
   xattrsChanged(inode: Inode): void {
-    const keys = [...this.fs.range(this.root, [inode.ino, KEY.XATTR_ITEM, 0], [inode.ino, KEY.XATTR_ITEM, MAX])].map(i => i.key);
-    for (const k of keys) this.fs.deleteItem(this.root, k);
+    for (const it of this.fs.range(this.root, [inode.ino, KEY.XATTR_ITEM, 0], [inode.ino, KEY.XATTR_ITEM, MAX])) this.fs.deleteItem(this.root, it.key);
     for (const [name, value] of inode.xattrs ?? []) {
       this.addName(this.root, [inode.ino, KEY.XATTR_ITEM, nameHash(name)], name, ON_DISK.dirItemBytes + nameBytes(name) + value.length);
     }
@@ -142,44 +142,83 @@ export class Subvol implements VolumeObserver {
     let next = this.nextIndex.get(dirIno);
     if (next === undefined) {
       next = CONSTANTS.dirStartIndex;
-      for (const it of this.fs.range(this.root, [dirIno, KEY.DIR_INDEX, 0], [dirIno, KEY.DIR_INDEX, MAX])) next = Math.max(next, it.key[2] + 1);
+      for (const it of this.dirIndexItems(dirIno, 0)) next = Math.max(next, it.key[2] + 1);
     }
     this.nextIndex.set(dirIno, next + 1);
     return next;
   }
 
+  /** A directory's DIR_INDEX item for `name` at offset `index`. */
+  private addIndex(dirIno: number, index: number, name: string, bytes: number): void {
+    this.fs.insertItem(this.root, { key: [dirIno, KEY.DIR_INDEX, index], size: bytes, names: [name] });
+    const names = this.dirIndexes.get(dirIno);
+    if (names === undefined) return;
+    if (names.index.has(name)) names.repeated.add(name);
+    else names.index.set(name, index);
+  }
+
+  /** Deletes the directory's first DIR_INDEX item (in key order) for `name`, if there is one. */
+  private removeIndex(dirIno: number, name: string): void {
+    let names = this.dirIndexes.get(dirIno);
+    if (names === undefined) {
+      names = { index: new Map(), repeated: new Set() };
+      for (const it of this.dirIndexItems(dirIno, 0)) {
+        const first = it.names?.[0];
+        if (first === undefined) continue;
+        if (names.index.has(first)) names.repeated.add(first);
+        else names.index.set(first, it.key[2]);
+      }
+      this.dirIndexes.set(dirIno, names);
+    }
+    const index = names.index.get(name);
+    if (index === undefined) return;
+    names.index.delete(name);
+    this.fs.deleteItem(this.root, [dirIno, KEY.DIR_INDEX, index]);
+    if (!names.repeated.has(name)) return;
+    names.repeated.delete(name);
+    let seen = false;
+    for (const it of this.dirIndexItems(dirIno, index)) {
+      if (it.names?.[0] !== name) continue;
+      if (seen) {
+        names.repeated.add(name);
+        break;
+      }
+      names.index.set(name, it.key[2]);
+      seen = true;
+    }
+  }
+
+  private dirIndexItems(dirIno: number, from: number): Item[] {
+    return this.fs.range(this.root, [dirIno, KEY.DIR_INDEX, from], [dirIno, KEY.DIR_INDEX, MAX]);
+  }
+
   /** Adds a name to an item that may hold several (hash collisions in DIR_ITEM, hard links in one dir in INODE_REF). */
   addName(root: Root, key: Key, name: string, bytes: number): void {
-    const cur = this.fs.find(root, key);
-    if (cur === undefined) this.fs.insertItem(root, { key, size: bytes, names: [name] });
-    else this.fs.updateItem(root, { key, size: cur.size + bytes, names: [...(cur.names ?? []), name] });
+    const { item: cur, path } = this.fs.lookup(root, key);
+    if (cur === undefined) this.fs.insertItem(root, { key, size: bytes, names: [name] }, path);
+    else this.fs.updateItem(root, { key, size: cur.size + bytes, names: [...(cur.names ?? []), name] }, path);
   }
 
   removeName(root: Root, key: Key, name: string, bytes: number): void {
-    const cur = this.fs.find(root, key);
+    const { item: cur, path } = this.fs.lookup(root, key);
     if (cur === undefined) return;
     const names = [...(cur.names ?? [])];
     const i = names.indexOf(name);
     if (i >= 0) names.splice(i, 1);
-    if (names.length === 0) this.fs.deleteItem(root, key);
-    else this.fs.updateItem(root, { key, size: cur.size - bytes, names });
+    if (names.length === 0) this.fs.deleteItem(root, key, path);
+    else this.fs.updateItem(root, { key, size: cur.size - bytes, names }, path);
   }
 
   /** A subvolume's entry in this tree's directory `dir` (btrfs_insert_dir_item with a ROOT_ITEM location; no inode ref). */
   linkSubvolume(dir: Inode, name: string): void {
     const n = nameBytes(name);
     this.addName(this.root, [dir.ino, KEY.DIR_ITEM, nameHash(name)], name, ON_DISK.dirItemBytes + n);
-    this.fs.insertItem(this.root, { key: [dir.ino, KEY.DIR_INDEX, this.allocIndex(dir.ino)], size: ON_DISK.dirItemBytes + n, names: [name] });
+    this.addIndex(dir.ino, this.allocIndex(dir.ino), name, ON_DISK.dirItemBytes + n);
     this.dirtyInodes.add(dir);
   }
 
   unlinkSubvolume(dir: Inode, name: string): void {
-    for (const it of this.fs.range(this.root, [dir.ino, KEY.DIR_INDEX, 0], [dir.ino, KEY.DIR_INDEX, MAX])) {
-      if (it.names?.[0] === name) {
-        this.fs.deleteItem(this.root, it.key);
-        break;
-      }
-    }
+    this.removeIndex(dir.ino, name);
     this.removeName(this.root, [dir.ino, KEY.DIR_ITEM, nameHash(name)], name, ON_DISK.dirItemBytes + nameBytes(name));
     this.dirtyInodes.add(dir);
   }

@@ -192,9 +192,10 @@ export class Dataset implements VolumeObserver {
 
   /** zfs_write/zfs_extend: while a file has one block, that block grows (to the write's end, up to recordsize). */
   private growBlock(o: Obj, end: number): void {
+    if (o.blksz >= this.p.recordBytes || end <= o.blksz) return;
     const ids = this.os.l0Ids(o);
     const single = ids.size === 0 || (ids.size === 1 && ids.has(0));
-    if (!single || o.blksz >= this.p.recordBytes || end <= o.blksz) return;
+    if (!single) return;
     const grown = roundUp(Math.min(end, this.p.recordBytes), 512);
     if (ids.has(0)) {
       // the existing block is rewritten at the new size: its old bytes are carried over

@@ -48,6 +48,8 @@ export interface Obj {
   spillBytes: number;
   /** Set on objects whose dnode lives in objset_phys (user/group/project used), not in the meta-dnode. */
   readonly inRoot: boolean;
+  /** Its dnodeLive as last added to its dnode block's running total (ObjectSet.recount). */
+  counted: number;
 }
 
 /** How an object set's blocks enter and leave the pool: the dataset's birth-time rule, or plain frees for the MOS. */
@@ -92,7 +94,7 @@ export function metaDnodeLevels(p: ZfsParams): number {
 }
 
 function newObj(num: number, kind: ObjKind, blksz: number, nblkptr: number, inRoot = false): Obj {
-  return { num, kind, blksz, nblkptr, nlevels: 1, l0: new Map(), ind: [], live: [], zap: undefined, entries: 0, bonusLive: 0, spill: undefined, spillBytes: 0, inRoot };
+  return { num, kind, blksz, nblkptr, nlevels: 1, l0: new Map(), ind: [], live: [], zap: undefined, entries: 0, bonusLive: 0, spill: undefined, spillBytes: 0, inRoot, counted: 0 };
 }
 
 function cloneObj(o: Obj): Obj {
@@ -121,6 +123,8 @@ export class ObjectSet {
   private owned = new WeakSet<Obj>();
   /** Whether file data was allocated or freed this txg (the accounting objects are rewritten). */
   private spaceChanged = false;
+  /** Live bytes of each dnode block of the meta-dnode: the sum of its objects' `counted` (kept by recount). */
+  private dnodeBlockLive = new Map<number, number>();
   /** The dsl_dir its new blocks are charged to, and whether it is the MOS. */
   owner = 0;
   mos = false;
@@ -159,6 +163,7 @@ export class ObjectSet {
       owned: new WeakSet(),
       meta: cloneObj(this.meta),
       dirty: new Map(),
+      dnodeBlockLive: new Map(this.dnodeBlockLive),
       dirtyRoot: undefined,
       spaceChanged: false,
     });
@@ -214,20 +219,35 @@ export class ObjectSet {
         const live = Math.min(o.blksz, o.entries * p.bpobjEntryBytes - blkid * o.blksz);
         return this.metaBlk(o.blksz, live);
       }
-      case 'dnodes': {
-        const per = p.dnodeBlockBytes / p.dnodeBytes;
-        let live = 0;
-        for (let n = blkid * per; n < (blkid + 1) * per; n++) {
-          const d = this.objects.get(n);
-          if (d !== undefined) live += this.dnodeLive(d);
-        }
-        return this.metaBlk(p.dnodeBlockBytes, live);
-      }
+      case 'dnodes':
+        return this.metaBlk(p.dnodeBlockBytes, this.dnodeBlockLive.get(blkid) ?? 0);
       case 'blob':
         return blkid === 0 ? this.metaBlk(o.blksz, o.blksz) : undefined;
       case 'bonus':
         return undefined;
     }
+  }
+
+  /** The dnode block (meta-dnode level-0 block id) holding object `num`. */
+  private dnodeBlockOf(num: number): number {
+    return Math.floor(num / (this.p.dnodeBlockBytes / this.p.dnodeBytes));
+  }
+
+  /**
+   * Brings `o`'s share of its dnode block's live bytes up to date; called after every change to what dnodeLive reads
+   * (its block pointers, levels, bonus, spill) of an object in the meta-dnode.
+   */
+  private recount(o: Obj): void {
+    if (o.num < 0 || o.inRoot) return;
+    const live = this.dnodeLive(o);
+    this.addLive(o.num, live - o.counted);
+    o.counted = live;
+  }
+
+  private addLive(num: number, delta: number): void {
+    if (delta === 0) return;
+    const blk = this.dnodeBlockOf(num);
+    this.dnodeBlockLive.set(blk, (this.dnodeBlockLive.get(blk) ?? 0) + delta);
   }
 
   private copiesOf(data: boolean): number {
@@ -298,6 +318,7 @@ export class ObjectSet {
       for (const idx of live.keys()) this.markInd(o, k, idx);
     }
     o.nlevels = need;
+    this.recount(o);
   }
 
   private markInd(o: Obj, level: number, idx: number): void {
@@ -359,6 +380,7 @@ export class ObjectSet {
     const old = o.l0.get(blkid);
     if (old === undefined) return;
     o.l0.delete(blkid);
+    this.recount(o);
     this.remove(old);
     if (old.data) this.markSpaceChanged();
     this.childGone(o, 1, blkid);
@@ -383,6 +405,7 @@ export class ObjectSet {
     const old = o.ind[level - 1]!.get(idx);
     if (old !== undefined) {
       o.ind[level - 1]!.delete(idx);
+      this.recount(o);
       this.remove(old);
       this.childGone(o, level + 1, idx);
     } else {
@@ -422,6 +445,7 @@ export class ObjectSet {
     const o = newObj(num, kind, blksz, nblkptr);
     this.objects.set(num, o);
     this.owned.add(o);
+    this.recount(o);
     this.markDnode(o);
     return o;
   }
@@ -435,6 +459,7 @@ export class ObjectSet {
       o.spill = undefined;
     }
     this.objects.delete(o.num);
+    if (o.num >= 0 && !o.inRoot) this.addLive(o.num, -o.counted);
     this.markDnode(o);
   }
 
@@ -456,6 +481,7 @@ export class ObjectSet {
     const spill = Math.max(0, saBytes - this.p.bonusBytes);
     o.bonusLive = Math.min(saBytes, this.p.bonusBytes);
     o.spillBytes = spill === 0 ? 0 : roundUp(spill + 16, 512);
+    this.recount(o);
     this.markDnode(o);
     if (o.spillBytes > 0 || o.spill) this.markSpill(o);
   }
@@ -504,6 +530,7 @@ export class ObjectSet {
       if (blkid === -1) {
         const old = o.spill;
         o.spill = o.spillBytes === 0 ? undefined : this.add(this.metaBlk(o.spillBytes, o.spillBytes - 16)!, false);
+        this.recount(o);
         if (old) this.remove(old);
         if (o.spill) place(o.spill);
         continue;
@@ -518,6 +545,7 @@ export class ObjectSet {
       if (old) this.remove(old);
       else this.childBorn(o, 1, blkid);
       o.l0.set(blkid, b);
+      this.recount(o);
       place(b);
     }
     for (let level = 1; level < o.nlevels; level++) {
@@ -529,6 +557,7 @@ export class ObjectSet {
         if (shape === undefined) {
           if (old) {
             o.ind[level - 1]!.delete(idx);
+            this.recount(o);
             this.remove(old);
           }
           continue;
@@ -537,6 +566,7 @@ export class ObjectSet {
         if (old) this.remove(old);
         else this.childBorn(o, level + 1, idx);
         o.ind[level - 1]!.set(idx, b);
+        this.recount(o);
         place(b);
       }
     }
