@@ -192,12 +192,9 @@ export class Dataset implements VolumeObserver {
 
   /** zfs_write/zfs_extend: while a file has one block, that block grows (to the write's end, up to recordsize). */
   private growBlock(o: Obj, end: number): void {
-    if (o.blksz >= this.p.recordBytes || end <= o.blksz) return;
-    const ids = this.os.l0Ids(o);
-    const single = ids.size === 0 || (ids.size === 1 && ids.has(0));
-    if (!single) return;
+    if (o.blksz >= this.p.recordBytes || end <= o.blksz || !this.os.onlyL0Zero(o)) return;
     const grown = roundUp(Math.min(end, this.p.recordBytes), 512);
-    if (ids.has(0)) {
+    if (this.os.hasL0(o, 0)) {
       // the existing block is rewritten at the new size: its old bytes are carried over
       const old = o.l0.get(0);
       const fresh = this.os.markL0(o, 0);
@@ -230,7 +227,7 @@ export class Dataset implements VolumeObserver {
     const keep = Math.ceil(newSize / o.blksz);
     for (const b of this.os.l0Ids(o)) if (b >= keep) this.os.freeL0(o, b);
     // a partial last record is zeroed past the new end: rewritten
-    if (newSize % o.blksz !== 0 && this.os.l0Ids(o).has(keep - 1)) this.dirtyRecord(o, keep - 1, newSize, keep * o.blksz);
+    if (newSize % o.blksz !== 0 && this.os.hasL0(o, keep - 1)) this.dirtyRecord(o, keep - 1, newSize, keep * o.blksz);
     this.os.markDnode(o);
   }
 

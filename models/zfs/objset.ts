@@ -50,6 +50,8 @@ export interface Obj {
   readonly inRoot: boolean;
   /** Its dnodeLive as last added to its dnode block's running total (ObjectSet.recount). */
   counted: number;
+  /** The ownership token of the object set that may change it in place (ObjectSet.writable). */
+  heldBy: object | undefined;
 }
 
 /** How an object set's blocks enter and leave the pool: the dataset's birth-time rule, or plain frees for the MOS. */
@@ -94,7 +96,7 @@ export function metaDnodeLevels(p: ZfsParams): number {
 }
 
 function newObj(num: number, kind: ObjKind, blksz: number, nblkptr: number, inRoot = false): Obj {
-  return { num, kind, blksz, nblkptr, nlevels: 1, l0: new Map(), ind: [], live: [], zap: undefined, entries: 0, bonusLive: 0, spill: undefined, spillBytes: 0, inRoot, counted: 0 };
+  return { num, kind, blksz, nblkptr, nlevels: 1, l0: new Map(), ind: [], live: [], zap: undefined, entries: 0, bonusLive: 0, spill: undefined, spillBytes: 0, inRoot, counted: 0, heldBy: undefined };
 }
 
 function cloneObj(o: Obj): Obj {
@@ -119,8 +121,11 @@ export class ObjectSet {
   /** Dirty blocks of the open txg and the bytes charged for each so far. */
   private dirty = new Map<Obj, { l0: Map<number, number>; ind: Map<number, number>[] }>();
   private dirtyRoot: number | undefined = undefined;
-  /** Objects this object set may change in place; others are shared with a clone or snapshot. */
-  private owned = new WeakSet<Obj>();
+  /**
+   * The objects this object set may change in place carry this token (`heldBy`); others are shared with a clone or
+   * snapshot. Cloning gives both sides new tokens: every object is shared then.
+   */
+  private holder: object = {};
   /** Whether file data was allocated or freed this txg (the accounting objects are rewritten). */
   private spaceChanged = false;
   /** Live bytes of each dnode block of the meta-dnode: the sum of its objects' `counted` (kept by recount). */
@@ -146,7 +151,7 @@ export class ObjectSet {
       o.zap = new Zap(p.zap);
       o.zap.add('0'); // uid/gid/project 0
       this.objects.set(o.num, o);
-      this.owned.add(o);
+      o.heldBy = this.holder;
       this.touchZap(o);
     }
   }
@@ -156,11 +161,11 @@ export class ObjectSet {
     if (this.isDirty()) throw new Error('zfs: cloning an object set with unsynced changes');
     const c = Object.create(ObjectSet.prototype) as ObjectSet;
     // objects are shared until either side writes one (writable() copies it then)
-    this.owned = new WeakSet();
+    this.holder = {};
     Object.assign(c, this, {
       host,
       objects: new Map(this.objects),
-      owned: new WeakSet(),
+      holder: {},
       meta: cloneObj(this.meta),
       dirty: new Map(),
       dnodeBlockLive: new Map(this.dnodeBlockLive),
@@ -181,10 +186,10 @@ export class ObjectSet {
   /** Object `num` for changing: a private copy if it is still shared with another object set. */
   writable(num: number): Obj | undefined {
     const o = this.objects.get(num);
-    if (o === undefined || this.owned.has(o)) return o;
+    if (o === undefined || o.heldBy === this.holder) return o;
     const c = cloneObj(o);
+    c.heldBy = this.holder;
     this.objects.set(num, c);
-    this.owned.add(c);
     return c;
   }
 
@@ -362,6 +367,18 @@ export class ObjectSet {
     return this.dirty.get(o)?.l0.has(blkid) ?? false;
   }
 
+  /** Whether `o` has no level-0 block, existing or dirty, other than block 0. */
+  onlyL0Zero(o: Obj): boolean {
+    for (const k of o.l0.keys()) if (k !== 0) return false;
+    for (const k of this.dirty.get(o)?.l0.keys() ?? []) if (k > 0) return false;
+    return true;
+  }
+
+  /** Whether level-0 block `blkid` of `o` exists or is dirty. */
+  hasL0(o: Obj, blkid: number): boolean {
+    return o.l0.has(blkid) || (blkid >= 0 && this.isL0Dirty(o, blkid));
+  }
+
   /** Level-0 block ids that exist or are dirty (to be written). */
   l0Ids(o: Obj): Set<number> {
     const ids = new Set(o.l0.keys());
@@ -444,7 +461,7 @@ export class ObjectSet {
     if (this.objects.has(num)) throw new Error(`zfs: object ${num} exists`);
     const o = newObj(num, kind, blksz, nblkptr);
     this.objects.set(num, o);
-    this.owned.add(o);
+    o.heldBy = this.holder;
     this.recount(o);
     this.markDnode(o);
     return o;
