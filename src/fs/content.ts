@@ -79,6 +79,14 @@ function sourceIsZero(source: DataSource, at: number, length: number): boolean {
   return true;
 }
 
+/**
+ * Every extent is built here, with its fields in one order: extents then share one hidden class, which keeps the
+ * property reads of the hot loops (binary search, block counting) monomorphic.
+ */
+function extent(offset: number, length: number, source: DataSource, at: number): Extent {
+  return { offset, length, source, at };
+}
+
 function continues(a: Extent, b: Extent): boolean {
   if (a.offset + a.length !== b.offset || a.source !== b.source) return false;
   return a.source.kind === 'zero' || a.at + a.length === b.at;
@@ -86,10 +94,24 @@ function continues(a: Extent, b: Extent): boolean {
 
 /** The content of a regular file: its size and the extents written below it. */
 export class FileContent {
+  /**
+   * Known to have no hole: the extents cover [0, size) exactly. Then the data bytes and the blocks they take follow
+   * from the size alone, without reading the extents (which, across thousands of files, are cache misses). False
+   * means "not known": the exact answers come from the extents.
+   */
+  private denseKnown: boolean;
+
   constructor(
     public size = 0,
     private extents: Extent[] = [],
-  ) {}
+  ) {
+    this.denseKnown = size === 0 && extents.length === 0;
+  }
+
+  /** Whether the content is known to have no hole (see `denseKnown`). */
+  get dense(): boolean {
+    return this.denseKnown;
+  }
 
   static fromBytes(bytes: Uint8Array): FileContent {
     const c = new FileContent();
@@ -105,7 +127,9 @@ export class FileContent {
 
   /** A copy sharing the (immutable) extents: what a byte-for-byte file copy produces. */
   clone(): FileContent {
-    return new FileContent(this.size, this.extents.slice());
+    const c = new FileContent(this.size, this.extents.slice());
+    c.denseKnown = this.denseKnown;
+    return c;
   }
 
   /** A copy in which every fully zero block of `blockBytes` is a hole (AUFS copy-up, `cp --sparse=always`). */
@@ -138,6 +162,7 @@ export class FileContent {
 
   /** Bytes that are data rather than holes (what a hole-skipping copy reads and writes). */
   dataBytes(): number {
+    if (this.denseKnown) return this.size;
     let n = 0;
     for (const e of this.extents) n += e.length;
     return n;
@@ -145,6 +170,7 @@ export class FileContent {
 
   /** Distinct blocks of `blockBytes` holding any written byte: what a block-based fs allocates for the data. */
   allocatedBlocks(blockBytes: number): number {
+    if (this.denseKnown) return Math.ceil(this.size / blockBytes);
     let count = 0;
     let lastBlock = -1;
     for (const e of this.extents) {
@@ -173,26 +199,54 @@ export class FileContent {
   write(offset: number, slice: DataSlice): void {
     if (slice.length === 0) return;
     const end = offset + slice.length;
+    const extents = this.extents;
+    const added = extent(offset, slice.length, slice.source, slice.at);
+    // the extents [i, j) overlap the write: the part of the first before it and of the last after it survive
     const i = this.firstEndingAfter(offset);
     let j = i;
-    const pieces: Extent[] = [];
-    while (j < this.extents.length && this.extents[j]!.offset < end) {
-      const e = this.extents[j]!;
-      if (e.offset < offset) pieces.push({ offset: e.offset, length: offset - e.offset, source: e.source, at: e.at });
-      j++;
-    }
-    const added: Extent = { offset, length: slice.length, source: slice.source, at: slice.at };
-    pieces.push(added);
+    while (j < extents.length && extents[j]!.offset < end) j++;
+    let head: Extent | undefined;
+    let tail: Extent | undefined;
     if (j > i) {
-      const last = this.extents[j - 1]!;
+      const first = extents[i]!;
+      if (first.offset < offset) head = extent(first.offset, offset - first.offset, first.source, first.at);
+      const last = extents[j - 1]!;
       const lastEnd = last.offset + last.length;
-      if (lastEnd > end) {
-        pieces.push({ offset: end, length: lastEnd - end, source: last.source, at: last.at + (end - last.offset) });
-      }
+      if (lastEnd > end) tail = extent(end, lastEnd - end, last.source, last.at + (end - last.offset));
     }
-    this.extents.splice(i, j - i, ...pieces);
-    this.coalesceAround(i, i + pieces.length - 1);
+    const count = 1 + (head !== undefined ? 1 : 0) + (tail !== undefined ? 1 : 0);
+    this.replaceRange(i, j, head, added, tail);
+    this.coalesceAround(i, i + count - 1);
+    // a write starting past the end leaves a hole before it
+    if (offset > this.size) this.denseKnown = false;
     if (end > this.size) this.size = end;
+  }
+
+  /**
+   * Puts [head, added, tail] (the defined ones) in place of extents [i, j). The common cases — an append, or an
+   * overwrite replacing as many extents as it leaves — need no splice and no temporary array.
+   */
+  private replaceRange(i: number, j: number, head: Extent | undefined, added: Extent, tail: Extent | undefined): void {
+    const extents = this.extents;
+    const removed = j - i;
+    if (head === undefined && tail === undefined) {
+      if (i === extents.length) extents.push(added);
+      else if (removed === 1) extents[i] = added;
+      else extents.splice(i, removed, added);
+    } else if (head !== undefined && tail !== undefined) {
+      if (removed === 3) {
+        extents[i] = head;
+        extents[i + 1] = added;
+        extents[i + 2] = tail;
+      } else extents.splice(i, removed, head, added, tail);
+    } else {
+      const a = head ?? added;
+      const b = tail ?? added;
+      if (removed === 2) {
+        extents[i] = a;
+        extents[i + 1] = b;
+      } else extents.splice(i, removed, a, b);
+    }
   }
 
   private coalesceAround(from: number, to: number): void {
@@ -201,18 +255,20 @@ export class FileContent {
     for (let k = hi; k > lo; k--) {
       const a = this.extents[k - 1]!;
       const b = this.extents[k]!;
-      if (continues(a, b)) this.extents.splice(k - 1, 2, { ...a, length: a.length + b.length });
+      if (continues(a, b)) this.extents.splice(k - 1, 2, extent(a.offset, a.length + b.length, a.source, a.at));
     }
   }
 
   /** truncate(2): shrinking drops the bytes past `size`, growing adds a hole. */
   truncate(size: number): void {
+    // growing adds a hole; shrinking keeps a hole-free file hole-free
+    if (size > this.size) this.denseKnown = false;
     if (size < this.size) {
       let i = this.firstEndingAfter(size);
       if (i < this.extents.length) {
         const e = this.extents[i]!;
         if (e.offset < size) {
-          this.extents[i] = { ...e, length: size - e.offset };
+          this.extents[i] = extent(e.offset, size - e.offset, e.source, e.at);
           i++;
         }
         this.extents.length = i;
@@ -249,6 +305,11 @@ export function allocatedBlocksInRange(content: FileContent, start: number, end:
   if (end <= start) return 0;
   const firstBlock = Math.floor(start / blockBytes);
   const lastBlock = Math.floor((end - 1) / blockBytes);
+  if (content.dense) {
+    // the data is [0, size): its blocks are 0 .. (size-1)/blockBytes
+    if (content.size === 0) return 0;
+    return Math.max(0, Math.min(lastBlock, Math.floor((content.size - 1) / blockBytes)) - firstBlock + 1);
+  }
   const extents = content.listExtents();
   let lo = 0;
   let hi = extents.length;

@@ -1,4 +1,5 @@
 import type { DataSlice, FileContent } from './content.js';
+import type { CostMeter } from './cost.js';
 import { fail } from './errno.js';
 import type { Inode } from './inode.js';
 import type { Volume } from './volume.js';
@@ -13,6 +14,14 @@ export class PlainMount implements Mount<Inode> {
 
   constructor(readonly volume: Volume) {
     this.root = volume.root;
+  }
+
+  get generation(): number {
+    return this.volume.generation;
+  }
+
+  get meter(): CostMeter {
+    return this.volume.meter;
   }
 
   inode(node: Inode): Inode {

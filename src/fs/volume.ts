@@ -103,6 +103,11 @@ export class Volume {
   /** The on-disk layout listening to changes (block models); union and vfs layers have none. */
   observer: VolumeObserver | undefined;
   atime: AtimePolicy;
+  /**
+   * Moves whenever a directory leaves its place in the tree (removed, or moved by rename): path walks through it that
+   * a VFS remembered no longer hold (`Mount.generation`).
+   */
+  generation = 0;
   private inodeCount = 0;
   private apparentBytes = 0;
   private dataBlockCount = 0;
@@ -287,6 +292,7 @@ export class Volume {
     if (inode.kind === 'dir') {
       dir.nlink--;
       inode.nlink = 0;
+      this.generation++;
     } else {
       inode.nlink--;
       inode.ctime = t;
@@ -307,7 +313,10 @@ export class Volume {
     if (newDir.entries!.has(newName)) this.removeEntry(newDir, newName);
     oldDir.entries!.delete(oldName);
     oldDir.dirRecordBytes -= dirRecordBytes(oldName);
-    if (inode.kind === 'dir') oldDir.nlink--;
+    if (inode.kind === 'dir') {
+      oldDir.nlink--;
+      this.generation++;
+    }
     inode.nlink--;
     if (this.observer) {
       this.observer.entryRemoved(oldDir, oldName, inode);

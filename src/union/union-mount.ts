@@ -86,6 +86,11 @@ export class UnionMount implements Mount<UnionNode> {
   readonly root: UnionNode;
   /** Inodes with more than one name, by the real inode they show, so every name finds the same state. */
   private readonly linked = new Map<Inode, UnionInode>();
+  /**
+   * Moves when a cached name may resolve differently or charge other probes than before (`Mount.generation`): a
+   * lookup cost refreshed after a copy-up, a directory removed or renamed.
+   */
+  generation = 0;
 
   constructor(
     readonly upperVolume: Volume,
@@ -111,7 +116,7 @@ export class UnionMount implements Mount<UnionNode> {
     this.root.inUpper = true;
   }
 
-  private get meter(): CostMeter {
+  get meter(): CostMeter {
     return this.upperVolume.meter;
   }
 
@@ -132,11 +137,12 @@ export class UnionMount implements Mount<UnionNode> {
   // ---- lookup ----------------------------------------------------------------------------------------------------
 
   lookup(dir: UnionNode, name: string): UnionNode | undefined {
-    if (this.format.isReservedName(name)) fail('EPERM');
     let cache = dir.children;
     if (cache === undefined) cache = dir.children = new Map();
     let node = cache.get(name);
     if (node === undefined) {
+      // a reserved name never enters the cache (every name is looked up before it is created), so a hit needs no check
+      if (this.format.isReservedName(name)) fail('EPERM');
       node = this.lookupCold(dir, name);
       cache.set(name, node);
     }
@@ -426,17 +432,26 @@ export class UnionMount implements Mount<UnionNode> {
     return upper;
   }
 
-  /** What a cold lookup of this name costs now (after a change moved where it is found). */
+  /**
+   * Re-derives what a cold lookup of this name costs now (after a change moved where it is found). A directory whose
+   * cost changed moves the generation: walks the VFS remembered through it charged the old cost.
+   */
   private refreshProbes(node: UnionNode): void {
+    const before = node.probes;
+    node.probes = this.coldProbes(node);
+    if (node.probes !== before && this.inode(node).kind === 'dir') this.generation++;
+  }
+
+  /** The probes a cold lookup of this name performs. */
+  private coldProbes(node: UnionNode): number {
     const parent = node.parent;
-    if (parent === undefined) return;
+    if (parent === undefined) return node.probes;
     const upper = node.state.upper;
     // an upper non-directory ends the lookup at the upper probe (unless its data is still below: metacopy)
     if (upper !== undefined && upper.kind !== 'dir' && node.inUpper && node.state.data === undefined && parent.upper !== undefined) {
-      node.probes = this.format.probe(parent.upper, node.name).probes;
-    } else {
-      node.probes = this.lookupCold(parent, node.name).probes;
+      return this.format.probe(parent.upper, node.name).probes;
     }
+    return this.lookupCold(parent, node.name).probes;
   }
 
   private breaksHardLink(lower: Inode): boolean {
@@ -482,7 +497,8 @@ export class UnionMount implements Mount<UnionNode> {
     if (spec.kind === 'dir' && (overWhiteout || mergedParent)) this.format.setOpaque(volume, inode);
     const node = new UnionNode(name, dir, new UnionInode(inode, []), 0);
     node.inUpper = true;
-    this.refreshProbes(node);
+    // a new name is on no remembered walk yet: its cost is set without moving the generation
+    node.probes = this.coldProbes(node);
     this.cacheOf(dir).set(name, node);
     return node;
   }
@@ -503,7 +519,7 @@ export class UnionMount implements Mount<UnionNode> {
     this.linked.set(upper, node.state);
     const linked = new UnionNode(name, dir, node.state, 0);
     linked.inUpper = true;
-    this.refreshProbes(linked);
+    linked.probes = this.coldProbes(linked);
     this.cacheOf(dir).set(name, linked);
   }
 
@@ -517,6 +533,7 @@ export class UnionMount implements Mount<UnionNode> {
 
   rmdir(dir: UnionNode, name: string, node: UnionNode): void {
     if (this.readdir(node).length > 0) fail('ENOTEMPTY');
+    this.generation++;
     const dirUpper = this.copyUp(dir, 'meta');
     const needsWhiteout = this.lowerPositive(dir, name);
     if (node.inUpper) {
@@ -536,6 +553,7 @@ export class UnionMount implements Mount<UnionNode> {
   }
 
   rename(oldDir: UnionNode, oldName: string, node: UnionNode, newDir: UnionNode, newName: string, target?: UnionNode): void {
+    this.generation++;
     const isDir = this.inode(node).kind === 'dir';
     const mergedOrLower = isDir && node.lowers.length > 0;
     // ovl_rename(): "Don't copy up directory trees" — checked before the target's emptiness

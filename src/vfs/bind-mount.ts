@@ -1,4 +1,5 @@
 import type { DataSlice, FileContent } from '../fs/content.js';
+import type { CostMeter } from '../fs/cost.js';
 import { fail } from '../fs/errno.js';
 import type { Inode } from '../fs/inode.js';
 import { applyAttrChange } from '../fs/plain-mount.js';
@@ -24,6 +25,15 @@ export class BindMounts<V extends object> implements Mount<V | BoundFile> {
 
   constructor(readonly inner: Mount<V>) {
     this.root = inner.root;
+  }
+
+  /** Bound nodes are files, never a directory on a walk: the inner mount's counter is the whole story. */
+  get generation(): number | undefined {
+    return this.inner.generation;
+  }
+
+  get meter(): CostMeter | undefined {
+    return this.inner.meter;
   }
 
   /** Mounts `file` over the node a path resolved to. */

@@ -1,4 +1,5 @@
 import type { DataSlice, FileContent } from '../fs/content.js';
+import type { CostMeter } from '../fs/cost.js';
 import type { FileKind, Inode } from '../fs/inode.js';
 
 /** Attribute changes of setattr (chmod, chown, utimes). */
@@ -38,6 +39,14 @@ export interface OpenIntent {
  */
 export interface Mount<V extends object> {
   readonly root: V;
+  /**
+   * A counter the filesystem moves whenever a name it resolved before may now resolve to another node, or its lookup
+   * may now charge another number of probes, by a change the VFS does not see as such (overlayfs copy-up moving where
+   * a directory is found). With `meter`, it lets the VFS remember directory walks; without it, every walk is cold.
+   */
+  readonly generation?: number;
+  /** The meter `lookup` charges. */
+  readonly meter?: CostMeter;
   /** The inode whose attributes and payload this node presents (stat, permission checks, reads). */
   inode(node: V): Inode;
   /** st_ino when it is not the inode's own number (overlayfs keeps the lower number across copy-up). */

@@ -1,4 +1,5 @@
 import type { DataSlice, FileContent } from '../fs/content.js';
+import type { CostMeter } from '../fs/cost.js';
 import { fail, FsError } from '../fs/errno.js';
 import type { FileKind, Inode } from '../fs/inode.js';
 import type { AttrChange, Mount } from './mount.js';
@@ -33,6 +34,9 @@ const NAME_MAX = 255;
 const PATH_MAX = 4096;
 /** Largest file size the simulator represents exactly (sizes are JS numbers); beyond it, EFBIG. */
 export const MAX_FILE_BYTES = Number.MAX_SAFE_INTEGER;
+
+const SLASH = 47;
+const DOT = 46;
 
 const MAY_EXEC = 1;
 const MAY_WRITE = 2;
@@ -99,12 +103,25 @@ export class Syscalls<V extends object> {
   creds: Credentials = ROOT;
   umask = 0o022;
 
-  constructor(readonly mount: Mount<V>) {}
+  /** The root as a path node (immutable, so shared by every walk). */
+  private readonly rootNode: PathNode<V>;
+  /** Directory walks already resolved, when the mount supports invalidation (`Mount.generation`). */
+  private readonly walks: WalkCache<V> | undefined;
+
+  constructor(readonly mount: Mount<V>) {
+    this.rootNode = { node: mount.root, up: undefined };
+    this.walks = mount.meter !== undefined && mount.generation !== undefined ? new WalkCache(mount, mount.meter) : undefined;
+  }
+
+  /** Forgets every cached walk: a change that may make a directory path resolve differently, or its search rights. */
+  private invalidateWalks(): void {
+    this.walks?.clear();
+  }
 
   // ---- path walk -------------------------------------------------------------------------------------------------
 
   private rootPath(): PathNode<V> {
-    return { node: this.mount.root, up: undefined };
+    return this.rootNode;
   }
 
   private isDir(node: V): boolean {
@@ -132,33 +149,69 @@ export class Syscalls<V extends object> {
     return this.mount.lookup(at.node, name);
   }
 
-  /** Resolves everything but the last component, following symlinks (path_parentat). */
+  /**
+   * Resolves everything but the last component, following symlinks (path_parentat). The path is scanned in place
+   * (no split); a walk from the root that followed no symlink is remembered by its directory part (see `WalkCache`).
+   */
   private walkParent(path: string, start: PathNode<V>, links: { count: number }): ParentWalk<V> {
     if (path.length === 0) fail('ENOENT');
     if (path.length >= PATH_MAX) fail('ENAMETOOLONG');
-    let at = path.charCodeAt(0) === 47 ? this.rootPath() : start;
-    const parts = path.split('/');
-    let last = parts.length - 1;
-    while (last >= 0 && parts[last] === '') last--;
-    if (last < 0) return { at, name: '', lastType: 'root', trailing: false };
-    for (let i = 0; i < last; i++) {
-      const name = parts[i]!;
-      if (name === '' || name === '.') continue;
-      if (name === '..') {
+    const absolute = path.charCodeAt(0) === SLASH;
+    const root = this.rootNode;
+    // the last component: [lastStart, end), after any trailing slashes are dropped
+    let end = path.length;
+    while (end > 0 && path.charCodeAt(end - 1) === SLASH) end--;
+    if (end === 0) return { at: absolute ? root : start, name: '', lastType: 'root', trailing: false };
+    const lastStart = path.lastIndexOf('/', end - 1) + 1;
+    const name = lastStart === 0 && end === path.length ? path : path.slice(lastStart, end);
+    const lastType: LastType = name === '.' ? 'dot' : name === '..' ? 'dotdot' : 'norm';
+    const trailing = end < path.length;
+    if (lastStart === 0) return { at: absolute ? root : start, name, lastType, trailing };
+    const fromRoot = absolute || start === root;
+    const at = fromRoot ? this.walkDirsCached(path, lastStart, links) : this.walkDirs(path, lastStart, start, links);
+    return { at, name, lastType, trailing };
+  }
+
+  /** `walkDirs` from the root through the walk cache: a hit replays the cold walk's lookup charge. */
+  private walkDirsCached(path: string, dirEnd: number, links: { count: number }): PathNode<V> {
+    const cache = this.walks;
+    if (cache === undefined) return this.walkDirs(path, dirEnd, this.rootNode, links);
+    const key = path.slice(0, dirEnd);
+    const hit = cache.get(key, this.creds);
+    if (hit !== undefined) return hit;
+    const meter = cache.meter;
+    const lookupsBefore = meter.lookups;
+    const linksBefore = links.count;
+    const at = this.walkDirs(path, dirEnd, this.rootNode, links);
+    // a walk through a symlink depends on the link count so far (ELOOP): only plain walks are remembered
+    if (links.count === linksBefore) cache.set(key, this.creds, at, meter.lookups - lookupsBefore);
+    return at;
+  }
+
+  /** Walks the directory components in path[0, dirEnd), following symlinks; each must end up a directory. */
+  private walkDirs(path: string, dirEnd: number, start: PathNode<V>, links: { count: number }): PathNode<V> {
+    let at = path.charCodeAt(0) === SLASH ? this.rootNode : start;
+    let i = 0;
+    while (i < dirEnd) {
+      let j = path.indexOf('/', i);
+      if (j < 0 || j > dirEnd) j = dirEnd;
+      const len = j - i;
+      const from = i;
+      i = j + 1;
+      if (len === 0 || (len === 1 && path.charCodeAt(from) === DOT)) continue;
+      if (len === 2 && path.charCodeAt(from) === DOT && path.charCodeAt(from + 1) === DOT) {
         this.requirePermission(at.node, MAY_EXEC);
         at = at.up ?? at;
         continue;
       }
-      const child = this.lookupChild(at, name);
+      const child = this.lookupChild(at, path.slice(from, j));
       if (child === undefined) fail('ENOENT');
       let next: PathNode<V> = { node: child, up: at };
       if (this.mount.inode(child).kind === 'symlink') next = this.followLink(at, child, links);
       if (!this.isDir(next.node)) fail('ENOTDIR');
       at = next;
     }
-    const name = parts[last]!;
-    const lastType: LastType = name === '.' ? 'dot' : name === '..' ? 'dotdot' : 'norm';
-    return { at, name, lastType, trailing: last < parts.length - 1 };
+    return at;
   }
 
   /** Follows a symlink found in directory `at`: resolves its target from there (or from / when absolute). */
@@ -203,9 +256,21 @@ export class Syscalls<V extends object> {
     try {
       return body();
     } catch (e) {
-      if (e instanceof FsError) throw e.withContext(syscall, path, dest);
-      if (e instanceof RangeError) throw new FsError('ENOMEM', syscall, path);
-      throw e;
+      throw errorAt(e, syscall, path, dest);
+    }
+  }
+
+  /**
+   * `call` for the calls that may change how a directory path resolves or who may search it (rename, rmdir, chmod,
+   * ...): cached walks are dropped afterwards, also when the call failed halfway (a copy-up may have happened).
+   */
+  private callChanging<T>(syscall: string, path: string | undefined, body: () => T, dest?: string): T {
+    try {
+      return body();
+    } catch (e) {
+      throw errorAt(e, syscall, path, dest);
+    } finally {
+      this.invalidateWalks();
     }
   }
 
@@ -248,7 +313,12 @@ export class Syscalls<V extends object> {
 
   /** open(2). */
   open(path: string, flags: number, mode = 0o666): OpenFile<V> {
-    return this.call('open', path, () => this.doOpen(path, flags, mode));
+    // the hot calls (open, close, read, write, stat, unlink) catch inline rather than through `call`: no closure per call
+    try {
+      return this.doOpen(path, flags, mode);
+    } catch (e) {
+      throw errorAt(e, 'open', path);
+    }
   }
 
   private doOpen(path: string, flags: number, mode: number): OpenFile<V> {
@@ -335,43 +405,53 @@ export class Syscalls<V extends object> {
   }
 
   close(file: OpenFile<V>): void {
-    this.call('close', undefined, () => {
-      if (file.closed) fail('EBADF');
-      file.closed = true;
-    });
+    if (file.closed) throw new FsError('EBADF', 'close');
+    file.closed = true;
   }
 
   /** read(2) at the file position, or pread(2) at `offset`; `length` undefined reads to the end of the file. */
   read(file: OpenFile<V>, length?: number, offset?: number): Uint8Array {
-    return this.call('read', file.path, () => {
-      if (file.closed || !file.readable) fail('EBADF');
-      const inode = this.mount.inode(file.node);
-      if (inode.kind === 'dir') fail('EISDIR');
-      if (offset !== undefined && offset < 0) fail('EINVAL');
-      if (length !== undefined && length < 0) fail('EINVAL');
-      if (inode.kind !== 'file') return new Uint8Array(0);
-      const from = offset ?? file.position;
-      const data = this.mount.content(file.node).read(from, length ?? Math.max(0, inode.content!.size - from));
-      this.mount.accessed?.(file.node);
-      if (offset === undefined) file.position += data.length;
-      return data;
-    });
+    try {
+      return this.doRead(file, length, offset);
+    } catch (e) {
+      throw errorAt(e, 'read', file.path);
+    }
+  }
+
+  private doRead(file: OpenFile<V>, length: number | undefined, offset: number | undefined): Uint8Array {
+    if (file.closed || !file.readable) fail('EBADF');
+    const inode = this.mount.inode(file.node);
+    if (inode.kind === 'dir') fail('EISDIR');
+    if (offset !== undefined && offset < 0) fail('EINVAL');
+    if (length !== undefined && length < 0) fail('EINVAL');
+    if (inode.kind !== 'file') return new Uint8Array(0);
+    const from = offset ?? file.position;
+    const data = this.mount.content(file.node).read(from, length ?? Math.max(0, inode.content!.size - from));
+    this.mount.accessed?.(file.node);
+    if (offset === undefined) file.position += data.length;
+    return data;
   }
 
   /** write(2) at the position (or at the end under O_APPEND), or pwrite(2) at `offset` (which O_APPEND ignores). */
   write(file: OpenFile<V>, slice: DataSlice, offset?: number): number {
-    return this.call('write', file.path, () => {
-      if (file.closed || !file.writable) fail('EBADF');
-      const inode = this.mount.inode(file.node);
-      if (inode.kind === 'dir') fail('EISDIR');
-      if (offset !== undefined && offset < 0) fail('EINVAL');
-      if (inode.kind !== 'file') return slice.length;
-      const at = file.append ? inode.content!.size : (offset ?? file.position);
-      if (at + slice.length > MAX_FILE_BYTES) fail('EFBIG');
-      this.mount.write(file.node, at, slice);
-      if (offset === undefined || file.append) file.position = at + slice.length;
-      return slice.length;
-    });
+    try {
+      return this.doWrite(file, slice, offset);
+    } catch (e) {
+      throw errorAt(e, 'write', file.path);
+    }
+  }
+
+  private doWrite(file: OpenFile<V>, slice: DataSlice, offset: number | undefined): number {
+    if (file.closed || !file.writable) fail('EBADF');
+    const inode = this.mount.inode(file.node);
+    if (inode.kind === 'dir') fail('EISDIR');
+    if (offset !== undefined && offset < 0) fail('EINVAL');
+    if (inode.kind !== 'file') return slice.length;
+    const at = file.append ? inode.content!.size : (offset ?? file.position);
+    if (at + slice.length > MAX_FILE_BYTES) fail('EFBIG');
+    this.mount.write(file.node, at, slice);
+    if (offset === undefined || file.append) file.position = at + slice.length;
+    return slice.length;
   }
 
   /** ftruncate(2). */
@@ -419,7 +499,11 @@ export class Syscalls<V extends object> {
 
   /** stat(2) (follow) or lstat(2). */
   stat(path: string, follow = true): Stat {
-    return this.call(follow ? 'stat' : 'lstat', path, () => this.statNode(this.resolve(path, follow).node));
+    try {
+      return this.statNode(this.resolve(path, follow).node);
+    } catch (e) {
+      throw errorAt(e, follow ? 'stat' : 'lstat', path);
+    }
   }
 
   private statNode(node: V): Stat {
@@ -488,7 +572,7 @@ export class Syscalls<V extends object> {
 
   /** symlink(2). */
   symlink(target: string, path: string): void {
-    this.call(
+    this.callChanging(
       'symlink',
       target,
       () => {
@@ -553,23 +637,32 @@ export class Syscalls<V extends object> {
 
   /** unlink(2). */
   unlink(path: string): void {
-    this.call('unlink', path, () => {
-      const w = this.parentOf(path);
-      if (w.lastType !== 'norm') fail('EISDIR');
-      const node = this.lookupChild(w.at, w.name);
-      if (w.trailing) {
-        if (node === undefined) fail('ENOENT');
-        fail(this.isDir(node) ? 'EISDIR' : 'ENOTDIR');
-      }
+    try {
+      this.doUnlink(path);
+    } catch (e) {
+      throw errorAt(e, 'unlink', path);
+    }
+  }
+
+  private doUnlink(path: string): void {
+    const w = this.parentOf(path);
+    if (w.lastType !== 'norm') fail('EISDIR');
+    const node = this.lookupChild(w.at, w.name);
+    if (w.trailing) {
       if (node === undefined) fail('ENOENT');
-      this.mayDelete(w.at.node, node, false);
-      this.mount.unlink(w.at.node, w.name, node);
-    });
+      fail(this.isDir(node) ? 'EISDIR' : 'ENOTDIR');
+    }
+    if (node === undefined) fail('ENOENT');
+    this.mayDelete(w.at.node, node, false);
+    // cached walks never pass a symlink; dropping them here keeps that true without relying on it
+    const isLink = this.mount.inode(node).kind === 'symlink';
+    this.mount.unlink(w.at.node, w.name, node);
+    if (isLink) this.invalidateWalks();
   }
 
   /** rmdir(2). */
   rmdir(path: string): void {
-    this.call('rmdir', path, () => {
+    this.callChanging('rmdir', path, () => {
       const w = this.parentOf(path);
       if (w.lastType === 'dotdot') fail('ENOTEMPTY');
       if (w.lastType === 'dot') fail('EINVAL');
@@ -583,7 +676,7 @@ export class Syscalls<V extends object> {
 
   /** rename(2). */
   rename(from: string, to: string): void {
-    this.call(
+    this.callChanging(
       'rename',
       from,
       () => {
@@ -612,7 +705,7 @@ export class Syscalls<V extends object> {
 
   /** chmod(2). */
   chmod(path: string, mode: number): void {
-    this.call('chmod', path, () => {
+    this.callChanging('chmod', path, () => {
       const { node } = this.resolve(path, true);
       const inode = this.mount.inode(node);
       if (!this.isOwner(inode)) fail('EPERM');
@@ -625,7 +718,7 @@ export class Syscalls<V extends object> {
 
   /** chown(2): only root may give a file away; an owner may change the group to one of its own groups. */
   chown(path: string, uid: number, gid: number): void {
-    this.call('chown', path, () => {
+    this.callChanging('chown', path, () => {
       const { node } = this.resolve(path, true);
       const inode = this.mount.inode(node);
       const c = this.creds;
@@ -648,7 +741,7 @@ export class Syscalls<V extends object> {
 
   /** utimes(2): explicit times need ownership (EPERM); "now" (both undefined) needs ownership or write access. */
   utimes(path: string, atime: number | undefined, mtime: number | undefined, now: number): void {
-    this.call('utimes', path, () => {
+    this.callChanging('utimes', path, () => {
       const { node } = this.resolve(path, true);
       const inode = this.mount.inode(node);
       if (atime === undefined && mtime === undefined) {
@@ -685,7 +778,7 @@ export class Syscalls<V extends object> {
 
   /** setxattr(2) (follows symlinks). */
   setxattr(path: string, name: string, value: Uint8Array): void {
-    this.call('setxattr', path, () => {
+    this.callChanging('setxattr', path, () => {
       if (value.length > 65536) fail('E2BIG');
       const { node } = this.resolve(path, true);
       this.xattrAccess(node, name, true);
@@ -715,13 +808,75 @@ export class Syscalls<V extends object> {
 
   /** removexattr(2). */
   removexattr(path: string, name: string): void {
-    this.call('removexattr', path, () => {
+    this.callChanging('removexattr', path, () => {
       const { node } = this.resolve(path, true);
       this.xattrAccess(node, name, true);
       if (!this.mount.xattrs(node)?.has(name)) fail('ENODATA');
       this.mount.removexattr(node, name);
     });
   }
+}
+
+/** A remembered directory walk: where it ended, for which caller, and the lookups it charged. */
+interface CachedWalk<V> {
+  readonly at: PathNode<V>;
+  readonly creds: Credentials;
+  readonly lookups: number;
+}
+
+/** Entries kept before the cache starts over (a bound on memory; a replay touches far fewer directories). */
+const WALK_CACHE_MAX = 8192;
+
+/**
+ * Directory walks resolved before, keyed by the directory part of a path ("/a/b/" of "/a/b/c") walked from the root
+ * without following a symlink. An entry holds only for the credentials it was checked with (search permission on
+ * every directory), and only until the VFS clears the cache (rename, rmdir, attribute changes) or the mount's
+ * generation moves (a name re-resolved, a lookup's probe count changed). A hit charges the meter the lookups the cold
+ * walk charged, so the cost figures are those of an uncached walk.
+ */
+class WalkCache<V extends object> {
+  private readonly entries = new Map<string, CachedWalk<V>>();
+  private mountGeneration: number;
+
+  constructor(
+    private readonly mount: Mount<V>,
+    readonly meter: CostMeter,
+  ) {
+    this.mountGeneration = mount.generation!;
+  }
+
+  get(key: string, creds: Credentials): PathNode<V> | undefined {
+    if (this.mount.generation !== this.mountGeneration) {
+      this.entries.clear();
+      this.mountGeneration = this.mount.generation!;
+      return undefined;
+    }
+    const e = this.entries.get(key);
+    if (e === undefined || e.creds !== creds) return undefined;
+    this.meter.lookups += e.lookups;
+    return e.at;
+  }
+
+  set(key: string, creds: Credentials, at: PathNode<V>, lookups: number): void {
+    // the walk itself may have moved the mount's generation (a lookup that re-resolved): it is current now
+    if (this.mount.generation !== this.mountGeneration) {
+      this.entries.clear();
+      this.mountGeneration = this.mount.generation!;
+    }
+    if (this.entries.size >= WALK_CACHE_MAX) this.entries.clear();
+    this.entries.set(key, { at, creds, lookups });
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
+/** The error a syscall throws for what its body threw: an errno stamped with the call and path. */
+function errorAt(e: unknown, syscall: string, path: string | undefined, dest?: string): unknown {
+  if (e instanceof FsError) return e.withContext(syscall, path, dest);
+  if (e instanceof RangeError) return new FsError('ENOMEM', syscall, path);
+  return e;
 }
 
 function isAncestorOrSelf<V>(node: V, at: PathNode<V> | undefined): boolean {

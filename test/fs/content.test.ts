@@ -1,5 +1,14 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bytesSource, FileContent, PATTERN_SOURCE, randomSource, ZERO_SOURCE } from '../../src/fs/content.js';
+import {
+  allocatedBlocksInRange,
+  bytesSource,
+  FileContent,
+  PATTERN_SOURCE,
+  randomSource,
+  ZERO_SOURCE,
+  type DataSource,
+} from '../../src/fs/content.js';
 
 const text = (s: string) => ({ source: bytesSource(new TextEncoder().encode(s)), at: 0, length: s.length });
 const str = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -70,5 +79,96 @@ describe('symbolic file content', () => {
     const sparse = c.cloneSparse(4096);
     expect(sparse.allocatedBlocks(4096)).toBe(1);
     expect(sparse.read(0, 3 * 4096)).toEqual(c.read(0, 3 * 4096));
+  });
+});
+
+/**
+ * The extent map as the first, straightforward implementation kept it (temporary array, splice, coalesce around):
+ * the fast paths of `FileContent.write` must leave exactly these extents, and the hole-free shortcuts of the block
+ * and byte counts must give what counting the extents gives.
+ */
+describe('symbolic file content against a reference extent map', () => {
+  type Ext = { offset: number; length: number; source: DataSource; at: number };
+  const continues = (a: Ext, b: Ext) =>
+    a.offset + a.length === b.offset && a.source === b.source && (a.source.kind === 'zero' || a.at + a.length === b.at);
+  const refWrite = (ex: Ext[], offset: number, source: DataSource, at: number, length: number): void => {
+    if (length === 0) return;
+    const end = offset + length;
+    let i = 0;
+    while (i < ex.length && ex[i]!.offset + ex[i]!.length <= offset) i++;
+    let j = i;
+    const pieces: Ext[] = [];
+    while (j < ex.length && ex[j]!.offset < end) {
+      const e = ex[j]!;
+      if (e.offset < offset) pieces.push({ offset: e.offset, length: offset - e.offset, source: e.source, at: e.at });
+      j++;
+    }
+    pieces.push({ offset, length, source, at });
+    if (j > i) {
+      const last = ex[j - 1]!;
+      const lastEnd = last.offset + last.length;
+      if (lastEnd > end) pieces.push({ offset: end, length: lastEnd - end, source: last.source, at: last.at + (end - last.offset) });
+    }
+    ex.splice(i, j - i, ...pieces);
+    const lo = Math.max(0, i - 1);
+    const hi = Math.min(ex.length - 1, i + pieces.length);
+    for (let k = hi; k > lo; k--) {
+      if (continues(ex[k - 1]!, ex[k]!)) ex.splice(k - 1, 2, { ...ex[k - 1]!, length: ex[k - 1]!.length + ex[k]!.length });
+    }
+  };
+  const refTruncate = (ex: Ext[], size: number): void => {
+    for (let i = 0; i < ex.length; i++) {
+      const e = ex[i]!;
+      if (e.offset >= size) {
+        ex.length = i;
+        return;
+      }
+      if (e.offset + e.length > size) {
+        ex[i] = { ...e, length: size - e.offset };
+        ex.length = i + 1;
+        return;
+      }
+    }
+  };
+  const sources = [ZERO_SOURCE, PATTERN_SOURCE, bytesSource(new Uint8Array(64).fill(7))];
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant('write' as const), offset: fc.nat(40), length: fc.nat(20), src: fc.nat(2), at: fc.nat(40) }),
+    fc.record({ kind: fc.constant('truncate' as const), size: fc.nat(60) }),
+  );
+
+  it('leaves the same extents, sizes, data bytes and block counts', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 40 }), ops => {
+        const c = new FileContent();
+        const ref: Ext[] = [];
+        let size = 0;
+        for (const o of ops) {
+          if (o.kind === 'write') {
+            // sequential runs of one source merge only when `at` continues: reuse the extent's own `at` sometimes
+            const source = sources[o.src]!;
+            c.write(o.offset, { source, at: o.at, length: o.length });
+            refWrite(ref, o.offset, source, o.at, o.length);
+            if (o.length > 0) size = Math.max(size, o.offset + o.length);
+          } else {
+            c.truncate(o.size);
+            refTruncate(ref, o.size);
+            size = o.size;
+          }
+          expect(c.listExtents()).toEqual(ref);
+          expect(c.size).toBe(size);
+          const scanned = new FileContent(c.size, [...c.listExtents()]);
+          if (c.size > 0) expect(scanned.dense).toBe(false);
+          for (const bs of [4, 16]) {
+            expect(c.allocatedBlocks(bs)).toBe(scanned.allocatedBlocks(bs));
+            for (const [a, b] of [[0, 64], [3, 17], [16, 32], [0, 5], [20, 21]] as const) {
+              expect(allocatedBlocksInRange(c, a, b, bs)).toBe(allocatedBlocksInRange(scanned, a, b, bs));
+            }
+          }
+          expect(c.dataBytes()).toBe(scanned.dataBytes());
+          expect(c.clone().dataBytes()).toBe(scanned.dataBytes());
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
