@@ -108,6 +108,8 @@ export class Ext4Layout implements FsLayout {
   private running = new Set<number>();
   private freed: [number, number][] = [];
   private journalHead = 1;
+  /** s_head in the journal superblock (JBD2_CYCLE_RECORD): the head a clean unmount left; 0 after mkfs (none). */
+  private savedHead = 0;
   /** The on-disk journal superblock says "nothing to recover" (s_start == 0): mkfs, a clean unmount, a freeze. */
   private journalEmpty = true;
   /** JBD2_FLUSHED: the journal superblock update is deferred to the next commit (journal_reset on an empty journal). */
@@ -338,7 +340,9 @@ export class Ext4Layout implements FsLayout {
   mount(discard: boolean): void {
     this.mounted = true;
     this.discardOn = discard;
-    this.journalHead = 1;
+    // journal_reset: from the first block, or (JBD2_CYCLE_RECORD) from the head the last clean unmount saved
+    const cycled = this.geo.p.journalCycleRecord && this.savedHead > 0 && this.savedHead < this.geo.journalBlocks;
+    this.journalHead = cycled ? this.savedHead : 1;
     if (!this.journalEmpty) this.device.write(this.geo.journalStart, 1, 'journal');
     this.journalFlushed = true;
     this.device.write(0, 1, 'superblock');
@@ -398,10 +402,14 @@ export class Ext4Layout implements FsLayout {
 
   /**
    * jbd2_mark_journal_empty after the last checkpoint: s_start = 0 in the journal superblock, written only when the
-   * journal was not already empty (jbd2 since Linux 3.11: "don't write superblock when if its empty").
+   * journal was not already empty (jbd2 since Linux 3.11: "don't write superblock when if its empty"); that write
+   * also saves the head in s_head (read back by the next mount with JBD2_CYCLE_RECORD).
    */
   private markJournalEmpty(): void {
-    if (!this.journalEmpty) this.device.write(this.geo.journalStart, 1, 'journal');
+    if (!this.journalEmpty) {
+      this.device.write(this.geo.journalStart, 1, 'journal');
+      this.savedHead = this.journalHead;
+    }
     this.journalEmpty = true;
     this.journalFlushed = true;
   }
