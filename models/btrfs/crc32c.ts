@@ -18,11 +18,21 @@ export function crc32c(seed: number, data: Uint8Array): number {
 
 const enc = new TextEncoder();
 
-/** btrfs_name_hash(name): the key offset of a DIR_ITEM or XATTR_ITEM. */
-export function nameHash(name: string): number {
-  return crc32c(~1 >>> 0, enc.encode(name));
+/** Whether every character of `s` is ASCII (its UTF-8 bytes are its char codes). */
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
 }
 
+/** btrfs_name_hash(name): the key offset of a DIR_ITEM or XATTR_ITEM. */
+export function nameHash(name: string): number {
+  if (!isAscii(name)) return crc32c(~1 >>> 0, enc.encode(name));
+  let c = ~1 >>> 0;
+  for (let i = 0; i < name.length; i++) c = (TABLE[(c ^ name.charCodeAt(i)) & 0xff]! ^ (c >>> 8)) >>> 0;
+  return c >>> 0;
+}
+
+/** The name's length in UTF-8 bytes. */
 export function nameBytes(name: string): number {
-  return enc.encode(name).length;
+  return isAscii(name) ? name.length : enc.encode(name).length;
 }

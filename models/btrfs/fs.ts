@@ -412,8 +412,14 @@ export class BtrfsFs {
    * reused when all its blocks are already this transaction's: the copying search would visit (and copy) nothing else.
    */
   private writablePath(root: Root, key: Key, found: Path | undefined): Path {
-    if (found !== undefined && found.nodes.every(b => b.gen === this.transid)) return found;
+    if (found !== undefined && this.isCurrent(found)) return found;
     return this.search(root, key, true);
+  }
+
+  /** Whether every block on the path was written in this transaction (so copying it changes nothing). */
+  private isCurrent(path: Path): boolean {
+    for (const b of path.nodes) if (b.gen !== this.transid) return false;
+    return true;
   }
 
   /** Items with lo <= key <= hi, in key order, without changing anything. */

@@ -29,20 +29,59 @@ function btrfsBacking(config: BtrfsConfig): BackingFs {
  * `BtrfsFs.onBlockWritten`; a name lookup is charged as the fs-tree levels it visits (a DIR_ITEM search goes from the
  * subvolume's root node down to a leaf).
  */
-function treeMeter(host: CostMeter, height: () => number): CostMeter {
-  const m = new CostMeter();
-  const seen = { dataBytes: 0, metadataBytes: 0, copyUpBytes: 0, lookups: 0 };
-  for (const k of ['dataBytes', 'metadataBytes', 'copyUpBytes', 'lookups'] as const) {
-    Object.defineProperty(m, k, {
-      get: () => seen[k],
-      set: (v: number) => {
-        if (v > seen[k]) host[k] += (v - seen[k]) * (k === 'lookups' ? height() : 1);
-        seen[k] = v;
-      },
-      enumerable: true,
-    });
+class TreeMeter implements CostMeter {
+  private seenData = 0;
+  private seenMetadata = 0;
+  private seenCopyUp = 0;
+  private seenLookups = 0;
+
+  constructor(
+    private readonly host: CostMeter,
+    private readonly height: () => number,
+  ) {}
+
+  get dataBytes(): number {
+    return this.seenData;
   }
-  return m;
+  set dataBytes(v: number) {
+    if (v > this.seenData) this.host.dataBytes += v - this.seenData;
+    this.seenData = v;
+  }
+
+  get metadataBytes(): number {
+    return this.seenMetadata;
+  }
+  set metadataBytes(v: number) {
+    if (v > this.seenMetadata) this.host.metadataBytes += v - this.seenMetadata;
+    this.seenMetadata = v;
+  }
+
+  get copyUpBytes(): number {
+    return this.seenCopyUp;
+  }
+  set copyUpBytes(v: number) {
+    if (v > this.seenCopyUp) this.host.copyUpBytes += v - this.seenCopyUp;
+    this.seenCopyUp = v;
+  }
+
+  get lookups(): number {
+    return this.seenLookups;
+  }
+  set lookups(v: number) {
+    if (v > this.seenLookups) this.host.lookups += (v - this.seenLookups) * this.height();
+    this.seenLookups = v;
+  }
+
+  reset(): void {
+    this.dataBytes = 0;
+    this.metadataBytes = 0;
+    this.copyUpBytes = 0;
+    this.lookups = 0;
+  }
+
+  snapshot(): { dataBytes: number; metadataBytes: number; copyUpBytes: number; lookups: number } {
+    return { dataBytes: this.dataBytes, metadataBytes: this.metadataBytes, copyUpBytes: this.copyUpBytes, lookups: this.lookups };
+  }
 }
 
 /**
@@ -136,7 +175,7 @@ export class BtrfsStore implements SnapshotStore<Subvol> {
   }
 
   private meterFor(sv: Subvol): CostMeter {
-    return treeMeter(this.env.meter, () => sv.height);
+    return new TreeMeter(this.env.meter, () => sv.height);
   }
 
   /** BTRFS_IOC_SUBVOL_CREATE: a new tree with its root directory (inode 256, INODE_REF ".." to itself); commits. */

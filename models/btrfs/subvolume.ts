@@ -95,10 +95,14 @@ export class Subvol implements VolumeObserver {
   dataWritten(inode: Inode, offset: number, length: number): void {
     if (length <= 0) return;
     this.writtenBytes += length;
-    const list = this.delalloc.get(inode) ?? [];
-    list.push([offset, offset + length]);
-    this.delalloc.set(inode, list);
-    if (!this.dirtiedAt.has(inode)) this.dirtiedAt.set(inode, this.now());
+    const list = this.delalloc.get(inode);
+    if (list !== undefined) {
+      list.push([offset, offset + length]);
+      return;
+    }
+    // an inode has dirtiedAt exactly while it has delalloc ranges
+    this.delalloc.set(inode, [[offset, offset + length]]);
+    this.dirtiedAt.set(inode, this.now());
   }
 
   dataTruncated(inode: Inode, newSize: number, oldSize: number): void {
