@@ -874,9 +874,8 @@ function collectRange(b: Block, lo: Key, hi: Key, out: Item[]): void {
     }
     return;
   }
-  for (let i = 0; i < b.ptrs.length; i++) {
-    const next = b.ptrs[i + 1];
-    if (next !== undefined && cmpKey(next.key, lo) <= 0) continue;
+  // children before the last one whose first key is <= lo hold nothing in range (the pointer keys are sorted)
+  for (let i = Math.max(0, upperBound(b.ptrs, lo) - 1); i < b.ptrs.length; i++) {
     if (i > 0 && cmpKey(b.ptrs[i]!.key, hi) > 0) return;
     collectRange(b.ptrs[i]!.child, lo, hi, out);
   }
