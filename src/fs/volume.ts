@@ -75,15 +75,21 @@ export interface NewInodeAttrs {
   content?: FileContent;
 }
 
+/** UTF-8 length of a string: its length when it is ASCII (names almost always are), else what Buffer counts. */
+function utf8Length(s: string): number {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s);
+  return s.length;
+}
+
 /** ext4 directory record: 8-byte header plus the name padded to 4 bytes. */
 function dirRecordBytes(name: string): number {
-  return 8 + ((Buffer.byteLength(name) + 3) & ~3);
+  return 8 + ((utf8Length(name) + 3) & ~3);
 }
 
 function xattrBytes(inode: Inode): number {
   if (!inode.xattrs) return 0;
   let n = 4;
-  for (const [name, value] of inode.xattrs) n += 16 + ((Buffer.byteLength(name) + 3) & ~3) + ((value.length + 3) & ~3);
+  for (const [name, value] of inode.xattrs) n += 16 + ((utf8Length(name) + 3) & ~3) + ((value.length + 3) & ~3);
   return n;
 }
 

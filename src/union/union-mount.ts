@@ -19,13 +19,16 @@ export interface UnionPolicy {
   readonly sparseCopyUpBlockBytes: number;
 }
 
+/** The layers of a state with no lower inode (shared: `lowerIdx` arrays are replaced, never changed in place). */
+const NO_LAYERS: readonly number[] = [];
+
 /**
  * What every name of one inode shares (struct ovl_inode): its upper inode once copied up, the lower inodes it stands
  * for, and — while only its metadata is up (metacopy) — the lower file that still holds its data. Hard links share one.
  */
 export class UnionInode {
-  /** The layer (index into the mount's lower roots) each of `lowers` was found in. */
-  lowerIdx: number[] = [];
+  /** The layer (index into the mount's lower roots) each of `lowers` was found in (replaced, never changed in place). */
+  lowerIdx: readonly number[] = NO_LAYERS;
   /** Set while the data lives in a lower file: the upper (or lower metacopy) inode holds metadata only. */
   data: Inode | undefined = undefined;
 
@@ -72,7 +75,14 @@ export class UnionNode {
   }
 }
 
-const ABSENT = (name: string, parent: UnionNode, probes: number) => new UnionNode(name, parent, new UnionInode(undefined, []), probes);
+/**
+ * The state of every name that does not exist. Absent names stay in the lookup cache only to remember what a miss
+ * costs: `lookup` never hands them out, and a name created there gets a node and state of its own, so this one
+ * state is never changed.
+ */
+const ABSENT_STATE = new UnionInode(undefined, []);
+
+const ABSENT = (name: string, parent: UnionNode, probes: number) => new UnionNode(name, parent, ABSENT_STATE, probes);
 
 /**
  * A union mount: one writable upper branch over read-only lower branches (overlayfs, AUFS). Names are looked up
@@ -186,9 +196,9 @@ export class UnionMount implements Mount<UnionNode> {
     const lowerIdx: number[] = [];
     let data: Inode | undefined;
     let target = (upper !== undefined ? this.format.getRedirect?.(upper) : undefined) ?? name;
-    const below = this.lowerWalk(dir, -1);
-    for (let step = below(target); step !== undefined; step = below(target)) {
-      const { probe: p, layer } = step;
+    const below = new LowerWalk(this, dir, -1);
+    for (let p = below.next(target); p !== undefined; p = below.next(target)) {
+      const layer = below.layer;
       probes += p.probes;
       if (p.whiteout) break;
       const e = p.entry;
@@ -214,6 +224,7 @@ export class UnionMount implements Mount<UnionNode> {
     if (upper === undefined && lowers.length === 1 && lowers[0]!.kind !== 'dir') {
       return new UnionNode(name, dir, this.stateOfLower(lowers[0]!, lowerIdx, data), probes);
     }
+    if (upper === undefined && lowers.length === 0) return ABSENT(name, dir, probes);
     const state = new UnionInode(upper, lowers);
     state.lowerIdx = lowerIdx;
     const node = new UnionNode(name, dir, state, probes);
@@ -233,7 +244,7 @@ export class UnionMount implements Mount<UnionNode> {
    * The state of a lower non-directory. Under 'shared' hard links every name of a lower inode is one inode, up
    * already if another name was copied up (the index / pseudo-link); under 'break' each name is its own inode.
    */
-  private stateOfLower(lower: Inode, lowerIdx: number[], data: Inode | undefined): UnionInode {
+  private stateOfLower(lower: Inode, lowerIdx: readonly number[], data: Inode | undefined): UnionInode {
     const shared = this.policy.hardLinks === 'shared' && lower.nlink > 1;
     let state = shared ? this.linked.get(lower) : undefined;
     if (state === undefined) {
@@ -245,33 +256,8 @@ export class UnionMount implements Mount<UnionNode> {
     return state;
   }
 
-  /**
-   * ovl_lookup_layer()'s walk down the layers below `after`: each call probes the next layer for `target` — a name in
-   * the directory's own lower dirs, or an absolute redirect path from each layer's root — and says which layer it was.
-   */
-  private lowerWalk(dir: UnionNode, after: number): (target: string) => { probe: BranchProbe; layer: number } | undefined {
-    let k = 0;
-    return target => {
-      let layer: number;
-      let probe: BranchProbe;
-      if (target.startsWith('/')) {
-        layer = after + 1;
-        if (layer >= this.lowerRoots.length) return undefined;
-        probe = this.probePath(this.lowerRoots[layer]!, target);
-      } else {
-        while (k < dir.lowers.length && dir.state.lowerIdx[k]! <= after) k++;
-        if (k >= dir.lowers.length) return undefined;
-        layer = dir.state.lowerIdx[k]!;
-        probe = this.format.probe(dir.lowers[k]!, target);
-        k++;
-      }
-      after = layer;
-      return { probe, layer };
-    };
-  }
-
   /** Probes an absolute path from one layer's root, component by component (no symlinks: layer-internal). */
-  private probePath(root: Inode, path: string): BranchProbe {
+  probePath(root: Inode, path: string): BranchProbe {
     let probes = 0;
     let d: Inode | undefined = root;
     for (const n of path.split('/').filter(x => x !== '')) {
@@ -290,9 +276,8 @@ export class UnionMount implements Mount<UnionNode> {
    */
   private findData(dir: UnionNode, target: string, afterLayer: number): { inode: Inode | undefined; probes: number } {
     let probes = 0;
-    const below = this.lowerWalk(dir, afterLayer);
-    for (let step = below(target); step !== undefined; step = below(target)) {
-      const p = step.probe;
+    const below = new LowerWalk(this, dir, afterLayer);
+    for (let p = below.next(target); p !== undefined; p = below.next(target)) {
       probes += p.probes;
       if (p.whiteout) break;
       const e = p.entry;
@@ -635,5 +620,43 @@ export class UnionMount implements Mount<UnionNode> {
   removexattr(node: UnionNode, name: string): void {
     if (this.format.isPrivateXattr(name)) fail('EPERM');
     this.upperVolume.removeXattr(this.setattrCopyUp(node), name);
+  }
+}
+
+/**
+ * ovl_lookup_layer()'s walk down the layers below `after`: each `next` probes the next layer for `target` — a name in
+ * the directory's own lower dirs, or an absolute redirect path from each layer's root — and `layer` says which layer
+ * that was. (A small object rather than a closure: one allocation per cold lookup, none per step.)
+ */
+class LowerWalk {
+  /** The layer the last `next` probed. */
+  layer = -1;
+  private k = 0;
+
+  constructor(
+    private readonly mount: UnionMount,
+    private readonly dir: UnionNode,
+    private after: number,
+  ) {}
+
+  next(target: string): BranchProbe | undefined {
+    const dir = this.dir;
+    let probe: BranchProbe;
+    if (target.startsWith('/')) {
+      const roots = this.mount.lowerRoots;
+      this.layer = this.after + 1;
+      if (this.layer >= roots.length) return undefined;
+      probe = this.mount.probePath(roots[this.layer]!, target);
+    } else {
+      const lowers = dir.lowers;
+      const idx = dir.state.lowerIdx;
+      while (this.k < lowers.length && idx[this.k]! <= this.after) this.k++;
+      if (this.k >= lowers.length) return undefined;
+      this.layer = idx[this.k]!;
+      probe = this.mount.format.probe(lowers[this.k]!, target);
+      this.k++;
+    }
+    this.after = this.layer;
+    return probe;
   }
 }

@@ -2,7 +2,7 @@ import type { DataSlice, FileContent } from '../fs/content.js';
 import type { CostMeter } from '../fs/cost.js';
 import { fail, FsError } from '../fs/errno.js';
 import type { FileKind, Inode } from '../fs/inode.js';
-import type { AttrChange, Mount } from './mount.js';
+import type { AttrChange, Mount, OpenIntent } from './mount.js';
 
 /** open(2) flag bits, with Linux x86-64 values. */
 export const O_RDONLY = 0;
@@ -106,7 +106,7 @@ export class Syscalls<V extends object> {
   /** The root as a path node (immutable, so shared by every walk). */
   private readonly rootNode: PathNode<V>;
   /** Directory walks already resolved, when the mount supports invalidation (`Mount.generation`). */
-  private readonly walks: WalkCache<V> | undefined;
+  private readonly walks: WalkCache<PathNode<V>> | undefined;
 
   constructor(readonly mount: Mount<V>) {
     this.rootNode = { node: mount.root, up: undefined };
@@ -158,6 +158,7 @@ export class Syscalls<V extends object> {
     if (path.length >= PATH_MAX) fail('ENAMETOOLONG');
     const absolute = path.charCodeAt(0) === SLASH;
     const root = this.rootNode;
+
     // the last component: [lastStart, end), after any trailing slashes are dropped
     let end = path.length;
     while (end > 0 && path.charCodeAt(end - 1) === SLASH) end--;
@@ -392,7 +393,7 @@ export class Syscalls<V extends object> {
           break;
       }
       if (!this.permits(inode, acc)) fail('EACCES');
-      if (inode.kind === 'file') this.mount.open(node, { write: wantsWrite, truncate });
+      if (inode.kind === 'file') this.mount.open(node, openIntent(wantsWrite, truncate));
       if (truncate && inode.kind === 'file') this.mount.truncate(node, 0);
     }
     return new OpenFile(node, path, accmode !== O_WRONLY, wantsWrite, (flags & O_APPEND) !== 0);
@@ -817,9 +818,9 @@ export class Syscalls<V extends object> {
   }
 }
 
-/** A remembered directory walk: where it ended, for which caller, and the lookups it charged. */
-interface CachedWalk<V> {
-  readonly at: PathNode<V>;
+/** A remembered walk: where it ended, for which caller, and the lookups it charged. */
+interface CachedWalk<T> {
+  readonly walk: T;
   readonly creds: Credentials;
   readonly lookups: number;
 }
@@ -834,18 +835,18 @@ const WALK_CACHE_MAX = 8192;
  * generation moves (a name re-resolved, a lookup's probe count changed). A hit charges the meter the lookups the cold
  * walk charged, so the cost figures are those of an uncached walk.
  */
-class WalkCache<V extends object> {
-  private readonly entries = new Map<string, CachedWalk<V>>();
+class WalkCache<T> {
+  private readonly entries = new Map<string, CachedWalk<T>>();
   private mountGeneration: number;
 
   constructor(
-    private readonly mount: Mount<V>,
+    private readonly mount: Mount<object>,
     readonly meter: CostMeter,
   ) {
     this.mountGeneration = mount.generation!;
   }
 
-  get(key: string, creds: Credentials): PathNode<V> | undefined {
+  get(key: string, creds: Credentials): T | undefined {
     if (this.mount.generation !== this.mountGeneration) {
       this.entries.clear();
       this.mountGeneration = this.mount.generation!;
@@ -854,22 +855,34 @@ class WalkCache<V extends object> {
     const e = this.entries.get(key);
     if (e === undefined || e.creds !== creds) return undefined;
     this.meter.lookups += e.lookups;
-    return e.at;
+    return e.walk;
   }
 
-  set(key: string, creds: Credentials, at: PathNode<V>, lookups: number): void {
+  set(key: string, creds: Credentials, walk: T, lookups: number): void {
     // the walk itself may have moved the mount's generation (a lookup that re-resolved): it is current now
     if (this.mount.generation !== this.mountGeneration) {
       this.entries.clear();
       this.mountGeneration = this.mount.generation!;
     }
     if (this.entries.size >= WALK_CACHE_MAX) this.entries.clear();
-    this.entries.set(key, { at, creds, lookups });
+    this.entries.set(key, { walk, creds, lookups });
   }
 
   clear(): void {
     this.entries.clear();
   }
+}
+
+/** The four open intents, shared (a mount only reads them): no object per open(2). */
+const OPEN_INTENTS: readonly OpenIntent[] = [
+  { write: false, truncate: false },
+  { write: false, truncate: true },
+  { write: true, truncate: false },
+  { write: true, truncate: true },
+];
+
+function openIntent(write: boolean, truncate: boolean): OpenIntent {
+  return OPEN_INTENTS[(write ? 2 : 0) + (truncate ? 1 : 0)]!;
 }
 
 /** The error a syscall throws for what its body threw: an errno stamped with the call and path. */
