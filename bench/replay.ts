@@ -92,11 +92,8 @@ function baseFileBytes(template: Buffer, i: number): Buffer {
   return buf;
 }
 
-function memfsTarget(layout: BaseLayout, writeData: Buffer): ReplayTarget {
-  const fs = createFsFromVolume(new MemVolume()) as unknown as SyncFs;
-  for (const d of layout.dirs) fs.mkdirSync(d, { recursive: true });
-  const template = payload(FILE_SIZE, 1);
-  layout.files.forEach((p, i) => fs.writeFileSync(p, baseFileBytes(template, i)));
+/** The peer trace's three ops through a Node-style sync fs, as bench.mjs makes them. */
+function peerOps(fs: SyncFs, writeData: Buffer): Pick<ReplayTarget, 'write' | 'create' | 'unlink'> {
   return {
     write(p, offset) {
       const fd = fs.openSync(p, 'r+');
@@ -109,6 +106,16 @@ function memfsTarget(layout: BaseLayout, writeData: Buffer): ReplayTarget {
     unlink(p) {
       fs.unlinkSync(p);
     },
+  };
+}
+
+function memfsTarget(layout: BaseLayout, writeData: Buffer): ReplayTarget {
+  const fs = createFsFromVolume(new MemVolume()) as unknown as SyncFs;
+  for (const d of layout.dirs) fs.mkdirSync(d, { recursive: true });
+  const template = payload(FILE_SIZE, 1);
+  layout.files.forEach((p, i) => fs.writeFileSync(p, baseFileBytes(template, i)));
+  return {
+    ...peerOps(fs, writeData),
     digest: () =>
       digestTree(
         dir => fs.readdirSync(dir).map(String),
@@ -149,17 +156,7 @@ async function zenfsTarget(layout: BaseLayout, writeData: Buffer): Promise<Repla
     return n;
   };
   return {
-    write(p, offset) {
-      const fd = fs.openSync(p, 'r+');
-      fs.writeSync(fd, writeData, 0, WRITE_SIZE, offset);
-      fs.closeSync(fd);
-    },
-    create(p) {
-      fs.writeFileSync(p, writeData);
-    },
-    unlink(p) {
-      fs.unlinkSync(p);
-    },
+    ...peerOps(fs, writeData),
     digest() {
       // reading a lower file through CopyOnWrite sets its atime and so copies it up (research Part B1): the digest
       // runs after the stats, with no_atime so it reads without copying
