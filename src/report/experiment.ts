@@ -25,7 +25,7 @@ export type StepName = 'run' | 'commit' | 'run from commit';
 export interface StepGrowth {
   step: StepName;
   /** Mean growth per container (or per commit) over the step. */
-  /** Mean growth of every usage figure per container (dataBytes, metadataBytes, dfUsedBytes and the model's own). */
+  /** Mean growth of every usage figure per container after the first (dataBytes, metadataBytes, dfUsedBytes, the model's own). */
   perContainer: Growth;
   /** The first container's growth (the review reports one-time costs on the first). */
   first: Growth;
@@ -53,6 +53,12 @@ function delta(a: StorageUsage, b: StorageUsage): Growth {
   return out as Growth;
 }
 
+function add(a: Growth, b: Growth): Growth {
+  const out: Record<string, number> = { ...a };
+  for (const [k, v] of Object.entries(b)) out[k] = (out[k] ?? 0) + v;
+  return out as Growth;
+}
+
 function scale(g: Growth, n: number): Growth {
   return Object.fromEntries(Object.entries(g).map(([k, v]) => [k, v / n])) as Growth;
 }
@@ -66,25 +72,32 @@ export function runExperiment(model: DriverModel, given: Record<string, string>,
   const host = new Host(model, options);
   host.loadImage('busybox', image);
   const steps: StepGrowth[] = [];
+  // the review read `df` right after each command: a step's first figure runs from the reading that ended the
+  // previous step (so it includes what happened in the pause between them), the others from container to container
+  let last = host.usage();
   const measure = (step: StepName, each: (i: number) => void) => {
+    const previous = last;
     host.idle(spec.pauseSeconds ?? 0);
-    const start = host.usage();
     let first: Growth = { dataBytes: 0, metadataBytes: 0, dfUsedBytes: 0 };
+    let rest: Growth | undefined;
     let copyUpBytes = 0;
     let writtenBytes = 0;
     for (let i = 0; i < spec.containers; i++) {
-      const before = host.usage();
+      const before = i === 0 ? previous : last;
       host.meter.reset();
       each(i);
       copyUpBytes += host.meter.copyUpBytes;
       writtenBytes += host.meter.dataBytes + host.meter.metadataBytes;
-      if (i === 0) first = delta(before, host.usage());
+      last = host.usage();
+      const growth = delta(before, last);
+      if (i === 0) first = growth;
+      else rest = rest === undefined ? growth : add(rest, growth);
     }
-    const total = delta(start, host.usage());
     const n = Math.max(1, spec.containers);
     steps.push({
       step,
-      perContainer: scale(total, n),
+      // "first / mean(steps 2..n)", as both sources report it
+      perContainer: rest === undefined ? first : scale(rest, n - 1),
       first,
       copyUpBytes,
       writtenBytes: writtenBytes / n,
