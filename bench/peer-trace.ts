@@ -8,20 +8,13 @@
  * live file. `checkPeerTrace` asserts the port still draws the trace the peer script draws.
  */
 
+import { mulberry32 } from '../src/engine/random.js';
+
 export const FILE_SIZE = 4096;
 export const WRITE_SIZE = 4096;
 
-/** mulberry32: small, fast, seeded PRNG so every system replays the identical trace. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, the peer script's PRNG: the project's own (src/engine/random.ts), the same function line for line. */
+export const rng = mulberry32;
 
 export interface BaseLayout {
   /** Every directory, parents first (/base first). */

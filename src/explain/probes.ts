@@ -135,6 +135,13 @@ function renamePaths(a: Listing, moves: readonly [string, string][]): Listing {
 export type Counters = Readonly<Record<string, number>>;
 
 /** How many layers the host holds (image layers, init and container layers): read from its records. */
+/** A layer whose inspectLayer() is a directory listing (union upper dirs, vfs layer copies), as a snapshot. */
+function listingSnapshot(host: Host, layer: string | undefined): Snapshot {
+  const usage = { layers: layerCount(host) };
+  if (layer === undefined) return { usage, layer, state: undefined };
+  return { usage, layer, state: listingOf(host.driver.inspectLayer(layer) as VolumeEntryJSON[]) };
+}
+
 function layerCount(host: Host): number {
   const ids = new Set<string>();
   for (const i of host.images.values()) for (const l of i.layers) ids.add(l);
@@ -207,9 +214,7 @@ class UnionProbe implements Probe {
   }
 
   snapshot(layer: string | undefined): Snapshot {
-    const usage = { layers: layerCount(this.host) };
-    if (layer === undefined) return { usage, layer, state: undefined };
-    return { usage, layer, state: listingOf(this.host.driver.inspectLayer(layer) as VolumeEntryJSON[]) };
+    return listingSnapshot(this.host, layer);
   }
 
   facts(before: Snapshot, after: Snapshot, ctx: LineContext): Fact[] {
@@ -343,9 +348,7 @@ class CopyProbe implements Probe {
   constructor(readonly host: Host) {}
 
   snapshot(layer: string | undefined): Snapshot {
-    const usage = { layers: layerCount(this.host) };
-    if (layer === undefined) return { usage, layer, state: undefined };
-    return { usage, layer, state: listingOf(this.host.driver.inspectLayer(layer) as VolumeEntryJSON[]) };
+    return listingSnapshot(this.host, layer);
   }
 
   facts(before: Snapshot, after: Snapshot, ctx: LineContext): Fact[] {
