@@ -56,6 +56,8 @@ export interface ReplayResult {
   setupMs: number;
   traceMs: number;
   opsPerSec: number;
+  /** CPU time (user + system, every thread of the process) over the replay: steadier than wall time on a busy host. */
+  cpuMs: number;
   meanUs: { write: number; create: number; unlink: number };
   rssMiB: number;
   final: FinalView;
@@ -291,6 +293,7 @@ export async function replayOnce(system: string, ops: number, seed: number): Pro
   const { kinds, offsets, paths } = trace;
   const kindMs = [0, 0, 0];
   const kindN = [0, 0, 0];
+  const cpuStart = process.cpuUsage();
   const start = performance.now();
   let prev = start;
   for (let i = 0; i < ops; i++) {
@@ -305,6 +308,7 @@ export async function replayOnce(system: string, ops: number, seed: number): Pro
     prev = now;
   }
   const traceMs = prev - start;
+  const cpu = process.cpuUsage(cpuStart);
 
   const rssMiB = Math.round(process.memoryUsage().rss / 2 ** 20);
   const meanUs = (k: number): number => (kindN[k]! === 0 ? 0 : round2((kindMs[k]! / kindN[k]!) * 1000));
@@ -316,6 +320,7 @@ export async function replayOnce(system: string, ops: number, seed: number): Pro
     setupMs: Math.round(setupMs * 10) / 10,
     traceMs: Math.round(traceMs * 10) / 10,
     opsPerSec: Math.round(ops / (traceMs / 1000)),
+    cpuMs: Math.round((cpu.user + cpu.system) / 100) / 10,
     meanUs: { write: meanUs(0), create: meanUs(1), unlink: meanUs(2) },
     rssMiB,
     final: { files: 0, bytes: 0, sha256: '' },

@@ -106,7 +106,7 @@ export class Syscalls<V extends object> {
   /** The root as a path node (immutable, so shared by every walk). */
   private readonly rootNode: PathNode<V>;
   /** Directory walks already resolved, when the mount supports invalidation (`Mount.generation`). */
-  private readonly walks: WalkCache<PathNode<V>> | undefined;
+  private readonly walks: WalkCache<PathNode<V>, ParentWalk<V>> | undefined;
 
   constructor(readonly mount: Mount<V>) {
     this.rootNode = { node: mount.root, up: undefined };
@@ -154,10 +154,17 @@ export class Syscalls<V extends object> {
    * (no split); a walk from the root that followed no symlink is remembered by its directory part (see `WalkCache`).
    */
   private walkParent(path: string, start: PathNode<V>, links: { count: number }): ParentWalk<V> {
-    if (path.length === 0) fail('ENOENT');
-    if (path.length >= PATH_MAX) fail('ENAMETOOLONG');
     const absolute = path.charCodeAt(0) === SLASH;
     const root = this.rootNode;
+    const cache = this.walks;
+    // the whole parent walk by the full path, before any scanning: a repeated path (the same string, its hash already
+    // computed) costs one map probe, no slice and no new walk object. Only walks that succeeded are remembered.
+    if (cache !== undefined && (absolute || start === root)) {
+      const hit = cache.getParent(path, this.creds);
+      if (hit !== undefined) return hit;
+    }
+    if (path.length === 0) fail('ENOENT');
+    if (path.length >= PATH_MAX) fail('ENAMETOOLONG');
 
     // the last component: [lastStart, end), after any trailing slashes are dropped
     let end = path.length;
@@ -169,8 +176,13 @@ export class Syscalls<V extends object> {
     const trailing = end < path.length;
     if (lastStart === 0) return { at: absolute ? root : start, name, lastType, trailing };
     const fromRoot = absolute || start === root;
-    const at = fromRoot ? this.walkDirsCached(path, lastStart, links) : this.walkDirs(path, lastStart, start, links);
-    return { at, name, lastType, trailing };
+    if (!fromRoot) return { at: this.walkDirs(path, lastStart, start, links), name, lastType, trailing };
+    if (cache === undefined) return { at: this.walkDirs(path, lastStart, root, links), name, lastType, trailing };
+    const lookupsBefore = cache.meter.lookups;
+    const linksBefore = links.count;
+    const walk: ParentWalk<V> = { at: this.walkDirsCached(path, lastStart, links), name, lastType, trailing };
+    if (links.count === linksBefore) cache.setParent(path, this.creds, walk, cache.meter.lookups - lookupsBefore);
+    return walk;
   }
 
   /** `walkDirs` from the root through the walk cache: a hit replays the cold walk's lookup charge. */
@@ -332,11 +344,11 @@ export class Syscalls<V extends object> {
     // a trailing slash on the path still requires a directory after following symlinks
     const mustBeDir = w.trailing;
     let created = false;
-    let found: PathNode<V>;
+    let found: V;
     for (;;) {
       if (flags & O_CREAT && w.trailing) fail('EISDIR');
       if (w.lastType !== 'norm') {
-        found = this.resolveFrom(w.name, w.at, true, links);
+        found = this.resolveFrom(w.name, w.at, true, links).node;
         break;
       }
       const node = this.lookupChild(w.at, w.name);
@@ -349,7 +361,7 @@ export class Syscalls<V extends object> {
           uid: this.creds.uid,
           gid: this.newGid(w.at.node),
         });
-        found = { node: made, up: w.at };
+        found = made;
         created = true;
         break;
       }
@@ -363,11 +375,11 @@ export class Syscalls<V extends object> {
         w = this.walkParent(target, w.at, links);
         continue;
       }
-      found = { node, up: w.at };
+      found = node;
       if ((mustBeDir || w.trailing) && inode.kind !== 'dir') fail('ENOTDIR');
       break;
     }
-    const node = found.node;
+    const node = found;
     const inode = this.mount.inode(node);
     if (flags & O_CREAT && !created && inode.kind === 'dir') fail('EISDIR');
     if (flags & O_DIRECTORY && inode.kind !== 'dir') fail('ENOTDIR');
@@ -827,6 +839,8 @@ interface CachedWalk<T> {
 
 /** Entries kept before the cache starts over (a bound on memory; a replay touches far fewer directories). */
 const WALK_CACHE_MAX = 8192;
+/** Full paths kept before that cache starts over: a trace names many more files than directories. */
+const PARENT_CACHE_MAX = 65536;
 
 /**
  * Directory walks resolved before, keyed by the directory part of a path ("/a/b/" of "/a/b/c") walked from the root
@@ -835,8 +849,10 @@ const WALK_CACHE_MAX = 8192;
  * generation moves (a name re-resolved, a lookup's probe count changed). A hit charges the meter the lookups the cold
  * walk charged, so the cost figures are those of an uncached walk.
  */
-class WalkCache<T> {
+class WalkCache<T, P = unknown> {
   private readonly entries = new Map<string, CachedWalk<T>>();
+  /** Whole parent walks (directory walk + last component) by full path: the same rules, a larger bound. */
+  private readonly parents = new Map<string, CachedWalk<P>>();
   private mountGeneration: number;
 
   constructor(
@@ -847,29 +863,43 @@ class WalkCache<T> {
   }
 
   get(key: string, creds: Credentials): T | undefined {
-    if (this.mount.generation !== this.mountGeneration) {
-      this.entries.clear();
-      this.mountGeneration = this.mount.generation!;
-      return undefined;
-    }
-    const e = this.entries.get(key);
-    if (e === undefined || e.creds !== creds) return undefined;
-    this.meter.lookups += e.lookups;
-    return e.walk;
+    return this.current() ? this.hit(this.entries.get(key), creds) : undefined;
   }
 
   set(key: string, creds: Credentials, walk: T, lookups: number): void {
     // the walk itself may have moved the mount's generation (a lookup that re-resolved): it is current now
-    if (this.mount.generation !== this.mountGeneration) {
-      this.entries.clear();
-      this.mountGeneration = this.mount.generation!;
-    }
+    this.current();
     if (this.entries.size >= WALK_CACHE_MAX) this.entries.clear();
     this.entries.set(key, { walk, creds, lookups });
   }
 
+  getParent(path: string, creds: Credentials): P | undefined {
+    return this.current() ? this.hit(this.parents.get(path), creds) : undefined;
+  }
+
+  setParent(path: string, creds: Credentials, walk: P, lookups: number): void {
+    this.current();
+    if (this.parents.size >= PARENT_CACHE_MAX) this.parents.clear();
+    this.parents.set(path, { walk, creds, lookups });
+  }
+
   clear(): void {
     this.entries.clear();
+    this.parents.clear();
+  }
+
+  /** False (and the cache emptied) when the mount's generation moved since the entries were made. */
+  private current(): boolean {
+    if (this.mount.generation === this.mountGeneration) return true;
+    this.clear();
+    this.mountGeneration = this.mount.generation!;
+    return false;
+  }
+
+  private hit<W>(e: CachedWalk<W> | undefined, creds: Credentials): W | undefined {
+    if (e === undefined || e.creds !== creds) return undefined;
+    this.meter.lookups += e.lookups;
+    return e.walk;
   }
 }
 
