@@ -68,7 +68,15 @@ function formatMessage(code: Errno, syscall?: string, path?: string, dest?: stri
   return msg;
 }
 
-/** Throws an errno from inside a mechanism; the syscall layer adds the context. */
+/**
+ * Throws an errno from inside a mechanism; the syscall layer adds the context. The error a user sees is built there,
+ * at the edge (with its stack); this inner one is only a carrier, so it skips the stack capture — callers that probe
+ * for absence (lstat of an init-layer path, a trace's `exists`) throw and catch it often.
+ */
 export function fail(code: Errno): never {
-  throw new FsError(code);
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  const carrier = new FsError(code);
+  Error.stackTraceLimit = limit;
+  throw carrier;
 }
