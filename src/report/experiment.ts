@@ -106,14 +106,14 @@ export function runExperiment(model: DriverModel, given: Record<string, string>,
   const cache = new PageCache();
   measure('run', i => {
     const c = host.run(`b${i}`, 'busybox');
-    startProcess(c.sys, i, cache);
+    startProcess(c.sys, i, cache, '/bin/dd');
     const f = c.sys.open('/data1', O_WRONLY | O_CREAT | O_TRUNC, 0o644);
     c.sys.write(f, { source: ZERO_SOURCE, at: 0, length: spec.writeBytes });
     c.sys.close(f);
     host.stop(`b${i}`);
   });
   measure('commit', i => host.commit(`b${i}`, `b${i}_run`));
-  measure('run from commit', i => startProcess(host.run(`r${i}`, `b${i}_run`).sys, spec.containers + i, cache));
+  measure('run from commit', i => startProcess(host.run(`r${i}`, `b${i}_run`).sys, spec.containers + i, cache, '/bin/sleep'));
   return { driver: model.name, options, steps, final: host.usage(), pageCacheBytes: cache.bytes, pageCacheFiles: cache.files };
 }
 
@@ -128,7 +128,7 @@ export class PageCache {
   files = 0;
 
   read(sys: Syscalls<object>, path: string): void {
-    const inode = sys.realInode(path);
+    const inode = sys.realInode(path, { peek: true });
     if (this.cached.has(inode)) return;
     this.cached.add(inode);
     this.bytes += inode.size;
@@ -139,14 +139,16 @@ export class PageCache {
 /**
  * What starting the container's process does to its root in Docker 1.3 (kernel-6.18-blog-experiment.md "What is
  * replayed"): libcontainer's pivot_root makes and removes a temporary dir in the layer, then the static busybox is
- * executed (read: relatime may write its atime back).
+ * executed through its applet symlink (`/bin/dd`, `/bin/sleep`: the link and the binary are read, relatime may write
+ * both atimes back).
  */
-function startProcess(sys: Syscalls<object>, n: number, cache: PageCache): void {
+function startProcess(sys: Syscalls<object>, n: number, cache: PageCache, command: string): void {
   const pivot = `/.pivot_root${String(100000 + n).slice(1)}`;
   sys.mkdir(pivot, 0o700);
   sys.rmdir(pivot);
-  const exe = sys.open('/bin/busybox', O_RDONLY);
+  // execve(command): the applet symlink is followed (its atime read) to the static busybox, whose pages are read
+  const exe = sys.open(command, O_RDONLY);
   sys.read(exe, 4096, 0);
   sys.close(exe);
-  cache.read(sys, '/bin/busybox');
+  cache.read(sys, command);
 }

@@ -111,6 +111,11 @@ export class BindMounts<V extends object> implements Mount<V | BoundFile> {
     if (!(node instanceof BoundFile)) this.inner.open(node, intent);
   }
 
+  accessed(node: V | BoundFile): void {
+    if (node instanceof BoundFile) node.volume.accessed(node.inode);
+    else this.inner.accessed?.(node);
+  }
+
   write(node: V | BoundFile, offset: number, slice: DataSlice): void {
     if (node instanceof BoundFile) node.volume.write(node.inode, offset, slice);
     else this.inner.write(node, offset, slice);

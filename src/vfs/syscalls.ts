@@ -102,6 +102,8 @@ export class OpenFile<V extends object> {
 export class Syscalls<V extends object> {
   creds: Credentials = ROOT;
   umask = 0o022;
+  /** Set while a report peeks at where a path leads (`realInode` with `peek`): symlinks followed are not read. */
+  private peeking = false;
 
   /** The root as a path node (immutable, so shared by every walk). */
   private readonly rootNode: PathNode<V>;
@@ -230,6 +232,9 @@ export class Syscalls<V extends object> {
   /** Follows a symlink found in directory `at`: resolves its target from there (or from / when absolute). */
   private followLink(at: PathNode<V>, link: V, links: { count: number }): PathNode<V> {
     if (++links.count > MAX_SYMLINKS) fail('ELOOP');
+    // pick_link() -> touch_atime(): following a symlink is a read of it (relatime may write its atime back); checked
+    // on Linux 6.18 ext4: `cat link` moves the link's own atime
+    if (!this.peeking) this.mount.accessed?.(link);
     const target = this.mount.inode(link).target!;
     if (target === '') fail('ENOENT');
     return this.resolveFrom(target, at, true, links);
@@ -370,6 +375,7 @@ export class Syscalls<V extends object> {
       if (inode.kind === 'symlink' && (w.trailing || !(flags & O_NOFOLLOW))) {
         // follow the link; with O_CREAT a dangling link creates its target (open_last_lookups loop)
         if (++links.count > MAX_SYMLINKS) fail('ELOOP');
+        this.mount.accessed?.(node); // pick_link() -> touch_atime(), as in followLink
         const target = inode.target!;
         if (target === '') fail('ENOENT');
         w = this.walkParent(target, w.at, links);
@@ -537,15 +543,26 @@ export class Syscalls<V extends object> {
   }
 
   /** The real inode a path reaches (through symlinks): what the page cache and the kernel's inode cache key on. */
-  realInode(path: string): Inode {
-    return this.call('stat', path, () => this.mount.inode(this.resolve(path, true).node));
+  realInode(path: string, opts: { peek?: boolean } = {}): Inode {
+    return this.call('stat', path, () => {
+      // a peek (a report asking which inode holds the pages) is not a syscall: it follows links without reading them
+      this.peeking = opts.peek === true;
+      try {
+        return this.mount.inode(this.resolve(path, true).node);
+      } finally {
+        this.peeking = false;
+      }
+    });
   }
 
   /** readlink(2). */
   readlink(path: string): string {
     return this.call('readlink', path, () => {
-      const inode = this.mount.inode(this.resolve(path, false).node);
+      const node = this.resolve(path, false).node;
+      const inode = this.mount.inode(node);
       if (inode.kind !== 'symlink') fail('EINVAL');
+      // do_readlinkat() -> touch_atime()
+      this.mount.accessed?.(node);
       return inode.target!;
     });
   }

@@ -273,22 +273,22 @@ function reviewSequence(options: Record<string, string>, spec: ExperimentSpec = 
     last = h.usage();
     steps.push({ step, mean: (last.dfUsedBytes - start.dfUsedBytes) / spec.containers, first });
   };
-  const start = (sys: Syscalls<object>, i: number) => {
+  const start = (sys: Syscalls<object>, i: number, command: string) => {
     const pivot = `/.pivot_root${String(100000 + i).slice(1)}`;
     sys.mkdir(pivot, 0o700);
     sys.rmdir(pivot);
-    const exe = sys.open('/bin/busybox', O_RDONLY);
+    const exe = sys.open(command, O_RDONLY);
     sys.read(exe, 4096, 0);
     sys.close(exe);
   };
   measure('run', i => {
     const c = h.run(`b${i}`, 'busybox');
-    start(c.sys, i);
+    start(c.sys, i, '/bin/dd');
     writeZeros(c.sys, '/data1', 0, spec.writeBytes, O_WRONLY | O_CREAT | O_TRUNC);
     h.stop(`b${i}`);
   });
   measure('commit', i => h.commit(`b${i}`, `b${i}_run`));
-  measure('run from commit', i => start(h.run(`r${i}`, `b${i}_run`).sys, spec.containers + i));
+  measure('run from commit', i => start(h.run(`r${i}`, `b${i}_run`).sys, spec.containers + i, '/bin/sleep'));
   return steps;
 }
 
