@@ -25,6 +25,8 @@ export interface SnapshotStore<D> {
   remove(dev: D): void;
   /** Space in use; `settle` (default) syncs first, as `sync; df` would. */
   usage(settle?: boolean): StorageUsage;
+  /** `usage(false).allocatedBytes` alone, when the store can answer it cheaply (per-op accounting). */
+  allocatedBytes?(): number;
   /** The store's lines of `docker info` (Status()). */
   status?(): Record<string, string>;
   /** Time passes: writeback of data dirty long enough, periodic transaction commits. */
@@ -138,6 +140,10 @@ export class SnapshotDriver<D> implements StorageDriver {
   inspectLayer(id: string): unknown {
     const l = this.layer(id);
     return { tree: this.store.volume(l.dev).toJSON(), device: this.store.inspect(l.dev) };
+  }
+
+  allocatedBytes(): number {
+    return this.store.allocatedBytes?.() ?? this.store.usage(false).allocatedBytes;
   }
 
   usage(settle = true): StorageUsage {

@@ -83,6 +83,11 @@ export interface StorageDriver {
    * transaction commits, writeback); `false` reads what is allocated now, with no side effect (per-op accounting).
    */
   usage(settle?: boolean): StorageUsage;
+  /**
+   * `usage(false).allocatedBytes` alone, without building the whole reading: per-op accounting reads it twice per
+   * trace line, and a reading sums every layer. Optional; the host falls back to `usage(false)`.
+   */
+  allocatedBytes?(): number;
   /** The driver's lines of `docker info` (Status()): devicemapper's Data/Metadata Space Used and Total, etc. */
   status?(): Record<string, string>;
   /** The layer's own structures (upper directory, whiteouts, mapping table...), for `--json` and tests. */

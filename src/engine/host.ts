@@ -220,6 +220,11 @@ export class Host {
     return this.driver.usage(settle);
   }
 
+  /** What `usage(false).allocatedBytes` reads, as cheaply as the driver can answer it (per-op accounting). */
+  allocatedBytes(): number {
+    return this.driver.allocatedBytes?.() ?? this.driver.usage(false).allocatedBytes;
+  }
+
   /** Time passes with nothing happening on the host (background writeback and commits may run). */
   idle(seconds: number): void {
     this.clock.advance(seconds);

@@ -421,6 +421,12 @@ export class Volume {
     return true;
   }
 
+  /** `usage().allocatedBytes`, without building the reading. */
+  get allocatedBytes(): number {
+    const bs = this.backing.blockBytes;
+    return (this.dataBlockCount + this.dirBlockCount + this.xattrBlockCount) * bs + this.inodeCount * this.backing.inodeBytes;
+  }
+
   usage(): VolumeUsage {
     const bs = this.backing.blockBytes;
     const dataBytes = this.dataBlockCount * bs;

@@ -217,7 +217,8 @@ export function predictDriver(model: DriverModel, req: PredictRequest): DriverPr
   const groups = Math.max(1, req.timelineGroups ?? 4);
   const depth = req.prefixDepth ?? 2;
   const lines = req.workload.lines;
-  const paths = linePaths(lines);
+  // every container runs the same lines: their by-prefix keys are worked out once
+  const prefixes = linePaths(lines).map(p => pathPrefix(p, depth));
   const touched = touchedPaths(lines);
   const groupSize = Math.max(1, Math.ceil(lines.length / groups));
   const byOp = new CostTable();
@@ -319,13 +320,13 @@ export function predictDriver(model: DriverModel, req: PredictRequest): DriverPr
       }
     }
     const runner = new TraceRunner(host, req.workload.source, noImages);
+    runner.retainResults = false;
     runner.runLine({ line: 0, op: { op: 'use', container: name } });
-    runner.results.length = 0;
     for (let g = 0; g < lines.length; g += groupSize) {
       const end = Math.min(lines.length, g + groupSize);
       for (let k = g; k < end; k++) {
         const r = runner.runLine(lines[k]!);
-        charge(r.op, pathPrefix(paths[k], depth), r.cost);
+        charge(r.op, prefixes[k]!, r.cost);
         if (r.outcome !== 'ok' && r.expected === null) {
           failedOps.count++;
           if (failedOps.first.length < 5) failedOps.first.push({ container: i, line: r.line, op: r.op, outcome: r.outcome });

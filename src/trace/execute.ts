@@ -53,6 +53,8 @@ export class TraceRunner {
   private readonly fds = new Map<string, OpenFile<object>>();
   private creds = { uid: 0, gid: 0, groups: [0] as readonly number[] };
   readonly results: LineResult[] = [];
+  /** Whether each line's result is kept in `results` (a sweep that only sums the costs turns it off). */
+  retainResults = true;
   readonly marks: MarkRecord[] = [];
 
   constructor(
@@ -75,7 +77,7 @@ export class TraceRunner {
 
   runLine({ line, op }: TraceLine): LineResult {
     // per-op accounting must not itself sync the store (a journal or txg commit per op would be a different workload)
-    const before = this.host.usage(false).allocatedBytes;
+    const before = this.host.allocatedBytes();
     this.host.meter.reset();
     let outcome: 'ok' | Errno = 'ok';
     let assertion: boolean | undefined;
@@ -103,11 +105,11 @@ export class TraceRunner {
         dataBytes: m.dataBytes,
         metadataBytes: m.metadataBytes,
         copyUpBytes: m.copyUpBytes,
-        allocatedBytes: this.host.usage(false).allocatedBytes - before,
+        allocatedBytes: this.host.allocatedBytes() - before,
         lookups: m.lookups,
       },
     };
-    this.results.push(result);
+    if (this.retainResults) this.results.push(result);
     return result;
   }
 
@@ -368,19 +370,18 @@ export function mkdirp(sys: Sys, path: string, mode: number): void {
   let cur = '';
   parts.forEach((p, i) => {
     cur += `/${p}`;
-    try {
-      sys.mkdir(cur, mode);
-    } catch (e) {
-      if (!(e instanceof FsError) || e.code !== 'EEXIST') throw e;
-      if (i === parts.length - 1) {
-        let isDir = false;
-        try {
-          isDir = sys.stat(cur).kind === 'dir';
-        } catch {
-          isDir = false;
-        }
-        if (!isDir) throw e;
+    const errno = sys.mkdirResult(cur, mode);
+    if (errno === undefined) return;
+    // the error a user sees is built only when it is reported
+    if (errno !== 'EEXIST') throw new FsError(errno, 'mkdir', cur);
+    if (i === parts.length - 1) {
+      let isDir = false;
+      try {
+        isDir = sys.stat(cur).kind === 'dir';
+      } catch {
+        isDir = false;
       }
+      if (!isDir) throw new FsError(errno, 'mkdir', cur);
     }
   });
 }

@@ -193,6 +193,12 @@ export class UnionDriver implements StorageDriver {
     return this.layer(id).branch;
   }
 
+  allocatedBytes(): number {
+    let n = this.home.allocatedBytes;
+    for (const l of this.layers.values()) n += l.branch.allocatedBytes;
+    return n;
+  }
+
   usage(): StorageUsage {
     const u: StorageUsage = { dataBytes: 0, metadataBytes: 0, dfUsedBytes: 0, allocatedBytes: 0, apparentBytes: 0, inodeCount: 0, homeBytes: 0 };
     const volumes = [...[...this.layers.values()].map(l => l.branch), this.home];

@@ -1,6 +1,6 @@
 import type { DataSlice, FileContent } from '../fs/content.js';
 import type { CostMeter } from '../fs/cost.js';
-import { fail, FsError } from '../fs/errno.js';
+import { fail, FsError, type Errno } from '../fs/errno.js';
 import type { FileKind, Inode } from '../fs/inode.js';
 import type { AttrChange, Mount, OpenIntent } from './mount.js';
 
@@ -588,15 +588,31 @@ export class Syscalls<V extends object> {
 
   /** mkdir(2). */
   mkdir(path: string, mode = 0o777): void {
-    this.call('mkdir', path, () => {
-      const w = this.prepareCreate(path, true);
-      this.mount.create(w.at.node, w.name, {
-        kind: 'dir',
-        // vfs_mkdir(): only the permission bits and S_ISVTX of `mode`; S_ISGID comes from a setgid parent
-        mode: (this.newMode(mode) & 0o1777) | (this.mount.inode(w.at.node).mode & 0o2000),
-        uid: this.creds.uid,
-        gid: this.newGid(w.at.node),
-      });
+    this.call('mkdir', path, () => this.doMkdir(path, mode));
+  }
+
+  /**
+   * mkdir(2) answering its errno as a value instead of throwing: `mkdir -p` and the init layer expect EEXIST on most
+   * components, and an error built for a user (with its stack) per component is most of their cost.
+   */
+  mkdirResult(path: string, mode = 0o777): Errno | undefined {
+    try {
+      this.doMkdir(path, mode);
+      return undefined;
+    } catch (e) {
+      if (e instanceof FsError) return e.code;
+      throw errorAt(e, 'mkdir', path);
+    }
+  }
+
+  private doMkdir(path: string, mode: number): void {
+    const w = this.prepareCreate(path, true);
+    this.mount.create(w.at.node, w.name, {
+      kind: 'dir',
+      // vfs_mkdir(): only the permission bits and S_ISVTX of `mode`; S_ISGID comes from a setgid parent
+      mode: (this.newMode(mode) & 0o1777) | (this.mount.inode(w.at.node).mode & 0o2000),
+      uid: this.creds.uid,
+      gid: this.newGid(w.at.node),
     });
   }
 

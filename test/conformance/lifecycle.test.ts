@@ -38,6 +38,23 @@ describe.each(variants)('docker lifecycle on $name $options', ({ name, options }
     expect(errnoOf(() => c.sys.stat('/.dockerinit'))).toBe('ENOENT');
   });
 
+  it('answers the allocated figure alone exactly as a full reading does, at every step', () => {
+    const host = hostOn(name, options);
+    const same = () => expect(host.allocatedBytes()).toBe(host.usage(false).allocatedBytes);
+    same();
+    const c = host.run('c', 'img');
+    same();
+    writeFile(c.sys, '/srv/new', 'x'.repeat(70_000));
+    pwrite(c.sys, '/srv/data/a', 'zz', 8192);
+    c.sys.unlink('/srv/keep');
+    same();
+    host.stop('c');
+    host.commit('c', 'img2');
+    same();
+    host.run('d', 'img2');
+    same();
+  });
+
   it('keeps /.dockerinit in the docker-1.3 init layer', () => {
     const host = hostOn(name, { ...options, profile: 'docker-1.3' });
     expect(host.run('c', 'img').sys.stat('/.dockerinit').kind).toBe('file');
