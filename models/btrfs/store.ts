@@ -259,6 +259,10 @@ export class BtrfsStore implements SnapshotStore<Subvol> {
     this.commit();
   }
 
+  allocatedBytes(): number {
+    return this.fs.committed.dataUsed + this.fs.committed.metadataUsed;
+  }
+
   usage(settle = true): StorageUsage {
     // settle: what `sync; df` (measure=sync) or a plain `df` after background work (measure=df) reads; without it,
     // the committed state as it stands, with no transaction started by the reading itself

@@ -225,6 +225,10 @@ export class DmStore implements SnapshotStore<DmDevice> {
   }
 
   /** `settle` (default): the periodic commits run first, as `sync; docker info` would; `false` reads the pool as it is. */
+  allocatedBytes(): number {
+    return this.pool.usedDataBlocks * this.config.blockBytes + this.pool.usedMetadataBlocks * thinFormat.metadataBlockBytes;
+  }
+
   usage(settle = true): StorageUsage {
     if (settle) this.settle();
     const dataBytes = this.pool.usedDataBlocks * this.config.blockBytes;

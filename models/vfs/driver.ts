@@ -67,6 +67,12 @@ export class VfsDriver implements StorageDriver {
     return this.layer(id).volume.toJSON();
   }
 
+  allocatedBytes(): number {
+    let n = 0;
+    for (const l of this.layers.values()) n += l.volume.allocatedBytes;
+    return n;
+  }
+
   usage(): StorageUsage {
     const u: StorageUsage = { dataBytes: 0, metadataBytes: 0, dfUsedBytes: 0, allocatedBytes: 0, apparentBytes: 0, inodeCount: 0 };
     for (const l of this.layers.values()) {

@@ -466,6 +466,10 @@ export class ZfsPool implements SnapshotStore<Dataset> {
   // ---- reports -----------------------------------------------------------------------------------------------
 
   /** `zpool sync; zpool list` and `zfs list -o space` summed over Docker's datasets. */
+  allocatedBytes(): number {
+    return this.allocData + this.allocMeta + this.allocMos;
+  }
+
   usage(settle = true): StorageUsage {
     if (settle) this.sync();
     let referenced = 0;
