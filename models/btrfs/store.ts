@@ -188,7 +188,7 @@ export class BtrfsStore implements SnapshotStore<Subvol> {
     sv.addName(sv.root, [TREE.FIRST_FREE, KEY.INODE_REF, TREE.FIRST_FREE], '..', ON_DISK.inodeRefBytes + 2);
     this.link(sv);
     this.commit();
-    if (tmp !== undefined) sv.registering = { tmp, parent: undefined, puts: 0 };
+    if (tmp !== undefined) sv.registering = { tmp, parent: undefined };
     return sv;
   }
 
@@ -216,7 +216,7 @@ export class BtrfsStore implements SnapshotStore<Subvol> {
     sv.container = container;
     // the container layer: ToDisk and the start's files; an image layer registers after ApplyDiff and DiffSize
     if (parent.container !== undefined) this.daemon?.containerFiles(parent.container);
-    if (tmp !== undefined) sv.registering = { tmp, parent: parent.name, puts: 0 };
+    if (tmp !== undefined) sv.registering = { tmp, parent: parent.name };
     return sv;
   }
 
@@ -228,12 +228,12 @@ export class BtrfsStore implements SnapshotStore<Subvol> {
   mount(_dev: Subvol): void {}
 
   /**
-   * Docker 1.3's btrfs Put: nothing to undo. The second Put of a new image layer ends StoreImage (ApplyDiff's, then
-   * DiffSize's): the daemon writes layersize and json and renames the image's directory into graph/.
+   * Docker 1.3's btrfs Put: nothing to undo. The Put that ends a new image layer's ApplyDiff (its untar and size walk)
+   * hands back to StoreImage: the daemon writes layersize and json and renames the image's directory into graph/.
    */
   unmount(dev: Subvol): void {
     const r = dev.registering;
-    if (r === undefined || ++r.puts < 2) return;
+    if (r === undefined) return;
     dev.registering = undefined;
     this.daemon?.imageFiles(dev.name, r.tmp, r.parent, dev.writtenBytes);
   }

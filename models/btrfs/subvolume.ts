@@ -31,7 +31,7 @@ export class Subvol implements VolumeObserver {
   /** An init layer: the container id Docker 1.3 names its containers/<id>/ directory after. */
   container: string | undefined;
   /** A new image layer whose StoreImage has not finished (Docker 1.3 graph.Register): Puts seen so far. */
-  registering: { readonly tmp: string; readonly parent: string | undefined; puts: number } | undefined;
+  registering: { readonly tmp: string; readonly parent: string | undefined } | undefined;
   /** File data written into this subvolume (the ChangesSize of a freshly applied layer). */
   writtenBytes = 0;
 

@@ -94,12 +94,19 @@ export class SnapshotDriver<D> implements StorageDriver {
     this.put(id);
   }
 
-  /** ApplyDiff: mount, untar (whiteouts remove), unmount; then DiffSize mounts the layer and its parent and walks both. */
+  /**
+   * ApplyDiff as Docker 1.3.2's naiveDiffDriver does it: Get(id), untar (whiteouts remove), then, still mounted,
+   * Get(parent) and ChangesDirs + ChangesSize over both; Put both (deferred). A commit mounts four times in all (the
+   * container and its parent for Diff, the new layer and its parent here), as the Linux 6.18 replay did.
+   */
   applyDiff(id: string, tree: Volume): void {
     const mount = this.get(id);
-    applyOciLayer(tree, mount.volume, REMOVE_ON_WHITEOUT);
-    this.put(id);
-    this.diffWalk(id);
+    try {
+      applyOciLayer(tree, mount.volume, REMOVE_ON_WHITEOUT);
+      this.diffWalk(id);
+    } finally {
+      this.put(id);
+    }
   }
 
   diff(id: string): Volume {

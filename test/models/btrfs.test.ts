@@ -407,10 +407,4 @@ describe('btrfs calibration', () => {
     const committed = graph.find(g => readText(top, `/var/lib/docker/graph/${g}/layersize`) === String(64 * KiB));
     expect(JSON.parse(readText(top, `/var/lib/docker/graph/${committed}/json`)).parent).toBe(graph.find(g => g !== committed));
   });
-
-  it('runs the experiment on busybox well under a second', () => {
-    const t = performance.now();
-    runExperiment(model, {}, busybox);
-    expect(performance.now() - t).toBeLessThan(1000);
-  });
 });

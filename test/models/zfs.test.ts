@@ -373,13 +373,6 @@ describe('zfs on the 2014 experiment (busybox)', () => {
     expect(ten.final.snapshots).toBe(10 * 5);
     expect(four.final.snapshots).toBe(4 * 5);
   });
-
-  it('runs well under a second', () => {
-    exp();
-    const t = performance.now();
-    exp();
-    expect(performance.now() - t).toBeLessThan(1000);
-  });
 });
 
 describe('zfs options and structures', () => {
