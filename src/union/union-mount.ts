@@ -22,6 +22,14 @@ export interface UnionPolicy {
 /** The layers of a state with no lower inode (shared: `lowerIdx` arrays are replaced, never changed in place). */
 const NO_LAYERS: readonly number[] = [];
 
+/** `[layer]` for each layer, shared by every state found in that one layer (most lower files). */
+const ONE_LAYER: (readonly number[])[] = [];
+
+function oneLayer(layer: number): readonly number[] {
+  while (ONE_LAYER.length <= layer) ONE_LAYER.push(Object.freeze([ONE_LAYER.length]));
+  return ONE_LAYER[layer]!;
+}
+
 /**
  * What every name of one inode shares (struct ovl_inode): its upper inode once copied up, the lower inodes it stands
  * for, and — while only its metadata is up (metacopy) — the lower file that still holds its data. Hard links share one.
@@ -213,6 +221,8 @@ export class UnionMount implements Mount<UnionNode> {
     // ovl_lookup_layer(): walk down the layers; a directory found with trusted.overlay.redirect is continued below
     // under its old name (relative) or old path (absolute), in whichever layer the redirect is found
     let lowers: Inode[] | undefined;
+    // the layer of the first lower found; an index array of its own only once a second one merges in
+    let firstLayer = -1;
     let lowerIdx: number[] | undefined;
     let data: Inode | undefined;
     let target = (upper !== undefined ? format.getRedirect?.(upper) : undefined) ?? name;
@@ -227,7 +237,7 @@ export class UnionMount implements Mount<UnionNode> {
       if (p.kind !== 'dir') {
         if (upper === undefined && lowers === undefined) {
           lowers = [p];
-          lowerIdx = [layer];
+          firstLayer = layer;
           if (this.policy.metacopy && this.isMetacopy(p)) {
             // a metadata-only copy-up frozen in a lower layer: its data is further down
             const found = this.findData(dir, format.getRedirect?.(p) ?? target, layer);
@@ -239,10 +249,10 @@ export class UnionMount implements Mount<UnionNode> {
       }
       if (lowers === undefined) {
         lowers = [p];
-        lowerIdx = [layer];
+        firstLayer = layer;
       } else {
         lowers.push(p);
-        lowerIdx!.push(layer);
+        (lowerIdx ??= [firstLayer]).push(layer);
       }
       if (format.isOpaque(p)) break;
       target = format.getRedirect?.(p) ?? target;
@@ -250,12 +260,11 @@ export class UnionMount implements Mount<UnionNode> {
     if (lowers === undefined) {
       if (upper === undefined) return absent(probes);
       lowers = [];
-      lowerIdx = [];
     } else if (upper === undefined && lowers.length === 1 && lowers[0]!.kind !== 'dir') {
-      return new UnionNode(name, dir, this.stateOfLower(lowers[0]!, lowerIdx!, data), probes);
+      return new UnionNode(name, dir, this.stateOfLower(lowers[0]!, oneLayer(firstLayer), data), probes);
     }
     const state = new UnionInode(upper, lowers);
-    state.lowerIdx = lowerIdx!;
+    state.lowerIdx = lowerIdx ?? (lowers.length === 0 ? NO_LAYERS : oneLayer(firstLayer));
     const node = new UnionNode(name, dir, state, probes);
     node.inUpper = upper !== undefined;
     return node;
@@ -428,8 +437,8 @@ export class UnionMount implements Mount<UnionNode> {
       uid: lower.uid,
       gid: lower.gid,
       rdev: lower.rdev,
-      ...(lower.target !== undefined ? { target: lower.target } : {}),
-      ...(content !== undefined ? { content } : {}),
+      target: lower.target,
+      content,
     });
     if (content !== undefined && !metaOnly) this.meter.copyUpBytes += content.dataBytes();
     upper.atime = lower.atime;
@@ -468,7 +477,8 @@ export class UnionMount implements Mount<UnionNode> {
     const upper = node.state.upper;
     // an upper non-directory ends the lookup at the upper probe (unless its data is still below: metacopy)
     if (upper !== undefined && upper.kind !== 'dir' && node.inUpper && node.state.data === undefined && parent.upper !== undefined) {
-      return this.format.probeCost(this.format.probe(parent.upper, node.name));
+      // the name is an entry of the parent's upper directory: probing there finds `upper` itself
+      return this.format.probeCost(upper);
     }
     return this.lookupCold(parent, node.name).probes;
   }
@@ -608,7 +618,7 @@ export class UnionMount implements Mount<UnionNode> {
         // AUFS renames an (empty) lower directory by copying it up as an opaque directory
         this.format.setOpaque(volume, upper);
         node.state.lowers = [];
-        node.state.lowerIdx = [];
+        node.state.lowerIdx = NO_LAYERS;
       } else if (origin !== undefined) {
         this.format.setRedirect?.(volume, upper, oldDir === newDir ? (this.format.getRedirect?.(upper) ?? oldName) : origin);
       } else if (!this.format.isOpaque(upper) && newDir.lowers.length > 0) {
