@@ -22,6 +22,9 @@ export interface UnionPolicy {
 /** The layers of a state with no lower inode (shared: `lowerIdx` arrays are replaced, never changed in place). */
 const NO_LAYERS: readonly number[] = [];
 
+/** The lowers of a pure-upper state (shared: `lowers` arrays too are replaced, never changed in place). */
+const NO_LOWERS: readonly Inode[] = [];
+
 /** `[layer]` for each layer, shared by every state found in that one layer (most lower files). */
 const ONE_LAYER: (readonly number[])[] = [];
 
@@ -42,8 +45,8 @@ export class UnionInode {
 
   constructor(
     public upper: Inode | undefined,
-    /** Directories: the lower directories merged here, top first. Others: the lower inode found. */
-    public lowers: Inode[],
+    /** Directories: the lower directories merged here, top first. Others: the lower inode found. (Replaced, never changed in place.) */
+    public lowers: readonly Inode[],
   ) {}
 }
 
@@ -65,7 +68,7 @@ export class UnionNode {
     return this.state.upper;
   }
 
-  get lowers(): Inode[] {
+  get lowers(): readonly Inode[] {
     return this.state.lowers;
   }
 
@@ -88,7 +91,7 @@ export class UnionNode {
  * costs: `lookup` never hands them out, and a name created there gets a node and state of its own, so this one
  * state is never changed.
  */
-const ABSENT_STATE = new UnionInode(undefined, []);
+const ABSENT_STATE = new UnionInode(undefined, NO_LOWERS);
 
 /**
  * The cached misses, one per probe count: a miss is never handed out, renamed or changed (a name created there gets a
@@ -214,7 +217,7 @@ export class UnionMount implements Mount<UnionNode> {
       return node;
     }
     if (upper !== undefined && format.isOpaque(upper)) {
-      const node = new UnionNode(name, dir, new UnionInode(upper, []), probes);
+      const node = new UnionNode(name, dir, new UnionInode(upper, NO_LOWERS), probes);
       node.inUpper = true;
       return node;
     }
@@ -259,12 +262,11 @@ export class UnionMount implements Mount<UnionNode> {
     }
     if (lowers === undefined) {
       if (upper === undefined) return absent(probes);
-      lowers = [];
     } else if (upper === undefined && lowers.length === 1 && lowers[0]!.kind !== 'dir') {
       return new UnionNode(name, dir, this.stateOfLower(lowers[0]!, oneLayer(firstLayer), data), probes);
     }
-    const state = new UnionInode(upper, lowers);
-    state.lowerIdx = lowerIdx ?? (lowers.length === 0 ? NO_LAYERS : oneLayer(firstLayer));
+    const state = new UnionInode(upper, lowers ?? NO_LOWERS);
+    state.lowerIdx = lowerIdx ?? (lowers === undefined ? NO_LAYERS : oneLayer(firstLayer));
     const node = new UnionNode(name, dir, state, probes);
     node.inUpper = upper !== undefined;
     return node;
@@ -272,9 +274,9 @@ export class UnionMount implements Mount<UnionNode> {
 
   /** The state of an upper non-directory: shared by all its names when it has several. */
   private stateOfUpper(upper: Inode): UnionInode {
-    if (upper.nlink <= 1) return new UnionInode(upper, []);
+    if (upper.nlink <= 1) return new UnionInode(upper, NO_LOWERS);
     let state = this.linked.get(upper);
-    if (state === undefined) this.linked.set(upper, (state = new UnionInode(upper, [])));
+    if (state === undefined) this.linked.set(upper, (state = new UnionInode(upper, NO_LOWERS)));
     return state;
   }
 
@@ -524,7 +526,7 @@ export class UnionMount implements Mount<UnionNode> {
     // rename of it then needs no redirect)
     const mergedParent = dir.lowers.length > 0 && this.policy.dirRename === 'redirect';
     if (spec.kind === 'dir' && (overWhiteout || mergedParent)) this.format.setOpaque(volume, inode);
-    const node = new UnionNode(name, dir, new UnionInode(inode, []), 0);
+    const node = new UnionNode(name, dir, new UnionInode(inode, NO_LOWERS), 0);
     node.inUpper = true;
     // a new name is on no remembered walk yet: its cost is set without moving the generation
     node.probes = this.coldProbes(node);
@@ -617,7 +619,7 @@ export class UnionMount implements Mount<UnionNode> {
       if (mergedOrLower && this.policy.dirRename === 'EXDEV-unless-empty') {
         // AUFS renames an (empty) lower directory by copying it up as an opaque directory
         this.format.setOpaque(volume, upper);
-        node.state.lowers = [];
+        node.state.lowers = NO_LOWERS;
         node.state.lowerIdx = NO_LAYERS;
       } else if (origin !== undefined) {
         this.format.setRedirect?.(volume, upper, oldDir === newDir ? (this.format.getRedirect?.(upper) ?? oldName) : origin);
