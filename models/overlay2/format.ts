@@ -18,9 +18,21 @@ function isWhiteout(e: Inode | undefined): boolean {
   return e.isWhiteoutDevice() || (e.kind === 'file' && e.content!.size === 0 && (e.xattrs?.has(XATTR_WHITEOUT) ?? false));
 }
 
+/** Bytes of the file handle overlayfs records: struct ovl_fb header plus an ext4/tmpfs handle. */
+const FH_BYTES = 29;
+/** File handles are cut from shared slabs: one view per copy-up instead of a typed array and its own backing store. */
+const FH_SLAB_HANDLES = 256;
+let fhSlab = new Uint8Array(0);
+let fhNext = 0;
+
 /** Encodes the lower inode as overlayfs records it (struct ovl_fb: a file handle); only its presence matters here. */
 function fileHandle(lower: Inode): Uint8Array {
-  const fh = new Uint8Array(29);
+  if (fhNext + FH_BYTES > fhSlab.length) {
+    fhSlab = new Uint8Array(FH_BYTES * FH_SLAB_HANDLES);
+    fhNext = 0;
+  }
+  const fh = new Uint8Array(fhSlab.buffer, fhNext, FH_BYTES);
+  fhNext += FH_BYTES;
   fh[0] = 0; // version
   fh[1] = 0xfb; // OVL_FH_MAGIC
   // the inode number, little-endian u32 at 21 (written byte by byte: no DataView per copy-up)

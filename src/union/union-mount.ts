@@ -297,23 +297,6 @@ export class UnionMount implements Mount<UnionNode> {
   }
 
   /**
-   * Probes an absolute path from one layer's root, component by component (no symlinks: layer-internal); adds the
-   * probes it performed to `walk.probes`.
-   */
-  probePath(root: Inode, path: string, walk: LowerWalk): BranchProbe {
-    let d: Inode | undefined = root;
-    for (const n of path.split('/')) {
-      if (n === '') continue;
-      if (d?.kind !== 'dir') return undefined;
-      const found: BranchProbe = this.format.probe(d, n);
-      walk.probes += this.format.probeCost(found);
-      if (found === null) return null;
-      d = found;
-    }
-    return d;
-  }
-
-  /**
    * The file holding a metacopy file's data: looked up under `target` (its name, or its redirect) in the layers below
    * `afterLayer`, past further metadata-only copies.
    */
@@ -705,7 +688,7 @@ class LowerWalk {
       const layer = (this.layer = this.after + 1);
       if (layer >= roots.length) return NO_LAYER;
       this.after = layer;
-      return this.mount.probePath(roots[layer]!, target, this);
+      return this.probePath(roots[layer]!, target);
     }
     const state = this.dir!.state;
     const lowers = state.lowers;
@@ -722,5 +705,20 @@ class LowerWalk {
     const found = format.probe(lowers[k]!, target);
     this.probes = format.probeCost(found);
     return found;
+  }
+
+  /** Probes an absolute path from one layer's root, component by component (no symlinks: layer-internal). */
+  private probePath(root: Inode, path: string): BranchProbe {
+    const format = this.mount.format;
+    let d: Inode | undefined = root;
+    for (const n of path.split('/')) {
+      if (n === '') continue;
+      if (d?.kind !== 'dir') return undefined;
+      const found: BranchProbe = format.probe(d, n);
+      this.probes += format.probeCost(found);
+      if (found === null) return null;
+      d = found;
+    }
+    return d;
   }
 }
