@@ -1,6 +1,6 @@
 import type { Inode } from '../../src/fs/inode.js';
 import type { Volume } from '../../src/fs/volume.js';
-import type { BranchFormat, BranchProbe } from '../../src/union/branch-format.js';
+import type { BranchFormat } from '../../src/union/branch-format.js';
 import { aufsParams } from './params.js';
 
 /** include/uapi/linux/aufs_type.h */
@@ -25,14 +25,16 @@ function linkMarker(volume: Volume, dir: Inode, markerName: string): void {
 /** The AUFS on-disk form of a branch: `.wh.<name>` whiteouts, `.wh..wh..opq` opaque markers, pseudo-links. */
 export const aufsFormat: BranchFormat = {
   name: 'aufs',
-  probe(dir, name): BranchProbe {
+  probe(dir, name) {
     // au_do_lookup(): on a whiteout-able branch, test ".wh.<name>" first, then look the name up (and, for a
     // directory, test its opaque marker)
-    const cost = aufsParams.probesPerBranch;
-    if (dir.entries!.has(WH_PFX + name)) return { entry: undefined, whiteout: true, probes: 1 };
-    const entry = dir.entries!.get(name);
-    return { entry, whiteout: false, probes: cost + (entry?.kind === 'dir' ? aufsParams.opaqueTestProbes : 0) };
+    const entries = dir.entries!;
+    if (entries.has(WH_PFX + name)) return null;
+    return entries.get(name);
   },
+  // a whiteout ends the probe at its own test; else the whiteout test and the lookup, plus the opaque test of a directory
+  probeCost: found =>
+    found === null ? 1 : aufsParams.probesPerBranch + (found?.kind === 'dir' ? aufsParams.opaqueTestProbes : 0),
   hasWhiteout: (dir, name) => dir.entries!.has(WH_PFX + name),
   addWhiteout: (volume, dir, name) => linkMarker(volume, dir, WH_PFX + name),
   removeWhiteout: (volume, dir, name) => void volume.removeEntry(dir, WH_PFX + name),

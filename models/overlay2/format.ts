@@ -1,6 +1,6 @@
 import type { Inode } from '../../src/fs/inode.js';
 import type { Volume } from '../../src/fs/volume.js';
-import type { BranchFormat, BranchProbe } from '../../src/union/branch-format.js';
+import type { BranchFormat } from '../../src/union/branch-format.js';
 
 const OPAQUE = 'trusted.overlay.opaque';
 const REDIRECT = 'trusted.overlay.redirect';
@@ -12,21 +12,35 @@ const IMPURE = 'trusted.overlay.impure';
 const XATTR_WHITEOUT = 'trusted.overlay.whiteout';
 const Y = new TextEncoder().encode('y');
 
-const NOT_FOUND: BranchProbe = { entry: undefined, whiteout: false, probes: 1 };
-const WHITED_OUT: BranchProbe = { entry: undefined, whiteout: true, probes: 1 };
-
 /** overlayfs.rst "whiteouts and opaque directories": a 0/0 character device, and trusted.overlay.opaque=y. */
 function isWhiteout(e: Inode | undefined): boolean {
   if (e === undefined) return false;
   return e.isWhiteoutDevice() || (e.kind === 'file' && e.content!.size === 0 && (e.xattrs?.has(XATTR_WHITEOUT) ?? false));
 }
 
+/** Bytes of the file handle overlayfs records: struct ovl_fb header plus an ext4/tmpfs handle. */
+const FH_BYTES = 29;
+/** File handles are cut from shared slabs: one view per copy-up instead of a typed array and its own backing store. */
+const FH_SLAB_HANDLES = 256;
+let fhSlab = new Uint8Array(0);
+let fhNext = 0;
+
 /** Encodes the lower inode as overlayfs records it (struct ovl_fb: a file handle); only its presence matters here. */
 function fileHandle(lower: Inode): Uint8Array {
-  const fh = new Uint8Array(29);
-  new DataView(fh.buffer).setUint32(21, lower.ino, true);
+  if (fhNext + FH_BYTES > fhSlab.length) {
+    fhSlab = new Uint8Array(FH_BYTES * FH_SLAB_HANDLES);
+    fhNext = 0;
+  }
+  const fh = new Uint8Array(fhSlab.buffer, fhNext, FH_BYTES);
+  fhNext += FH_BYTES;
   fh[0] = 0; // version
   fh[1] = 0xfb; // OVL_FH_MAGIC
+  // the inode number, little-endian u32 at 21 (written byte by byte: no DataView per copy-up)
+  const ino = lower.ino;
+  fh[21] = ino & 0xff;
+  fh[22] = (ino >>> 8) & 0xff;
+  fh[23] = (ino >>> 16) & 0xff;
+  fh[24] = (ino >>> 24) & 0xff;
   return fh;
 }
 
@@ -47,10 +61,10 @@ export function overlayFormat(records: OverlayRecords): BranchFormat {
     },
     probe(dir, name) {
       const e = dir.entries!.get(name);
-      if (e === undefined) return NOT_FOUND;
-      if (isWhiteout(e)) return WHITED_OUT;
-      return { entry: e, whiteout: false, probes: 1 };
+      return e !== undefined && isWhiteout(e) ? null : e;
     },
+    // ovl_lookup_single(): one lookup_one_len() in the branch directory, whatever it finds
+    probeCost: () => 1,
     hasWhiteout: (dir, name) => isWhiteout(dir.entries!.get(name)),
     addWhiteout(volume: Volume, dir: Inode, name: string) {
       // vfs_whiteout(): mknod S_IFCHR|WHITEOUT_MODE (0), WHITEOUT_DEV (0), created with the mounter's credentials

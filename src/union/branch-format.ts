@@ -1,16 +1,12 @@
 import type { Inode } from '../fs/inode.js';
 import type { Volume } from '../fs/volume.js';
 
-/** What probing one branch directory for a name found. */
-export interface BranchProbe {
-  /** The real entry, when the name exists and is not itself a whiteout. */
-  readonly entry: Inode | undefined;
-  /** A whiteout hides the name (and everything below it) in this branch and the branches under it. */
-  readonly whiteout: boolean;
-  /** Directory lookups this probe performed on the branch filesystem. */
-  readonly probes: number;
-}
-
+/**
+ * What probing one branch directory for a name found: the real entry, `null` when a whiteout hides the name (and
+ * everything below it, in this branch and the branches under it), or `undefined` when the name is not there. (A value
+ * rather than a record: lookups probe on every cold name, and the cost follows from the result, see `probeCost`.)
+ */
+export type BranchProbe = Inode | null | undefined;
 /**
  * How a union filesystem records its markers inside a branch directory: whiteouts, opaque directories, redirects,
  * and the names it reserves. overlayfs and AUFS implement the same idea with different on-disk forms; the union
@@ -19,6 +15,8 @@ export interface BranchProbe {
 export interface BranchFormat {
   readonly name: string;
   probe(dir: Inode, name: string): BranchProbe;
+  /** Directory lookups on the branch filesystem a probe that found `found` performed. */
+  probeCost(found: BranchProbe): number;
   /** Whether the upper directory has a whiteout for `name` (to be replaced when `name` is created). */
   hasWhiteout(dir: Inode, name: string): boolean;
   addWhiteout(volume: Volume, dir: Inode, name: string): void;

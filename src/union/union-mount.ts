@@ -22,6 +22,17 @@ export interface UnionPolicy {
 /** The layers of a state with no lower inode (shared: `lowerIdx` arrays are replaced, never changed in place). */
 const NO_LAYERS: readonly number[] = [];
 
+/** The lowers of a pure-upper state (shared: `lowers` arrays too are replaced, never changed in place). */
+const NO_LOWERS: readonly Inode[] = [];
+
+/** `[layer]` for each layer, shared by every state found in that one layer (most lower files). */
+const ONE_LAYER: (readonly number[])[] = [];
+
+function oneLayer(layer: number): readonly number[] {
+  while (ONE_LAYER.length <= layer) ONE_LAYER.push(Object.freeze([ONE_LAYER.length]));
+  return ONE_LAYER[layer]!;
+}
+
 /**
  * What every name of one inode shares (struct ovl_inode): its upper inode once copied up, the lower inodes it stands
  * for, and — while only its metadata is up (metacopy) — the lower file that still holds its data. Hard links share one.
@@ -34,8 +45,8 @@ export class UnionInode {
 
   constructor(
     public upper: Inode | undefined,
-    /** Directories: the lower directories merged here, top first. Others: the lower inode found. */
-    public lowers: Inode[],
+    /** Directories: the lower directories merged here, top first. Others: the lower inode found. (Replaced, never changed in place.) */
+    public lowers: readonly Inode[],
   ) {}
 }
 
@@ -57,7 +68,7 @@ export class UnionNode {
     return this.state.upper;
   }
 
-  get lowers(): Inode[] {
+  get lowers(): readonly Inode[] {
     return this.state.lowers;
   }
 
@@ -66,7 +77,7 @@ export class UnionNode {
   }
 
   get exists(): boolean {
-    return this.state.upper !== undefined || this.state.lowers.length > 0;
+    return this.state !== ABSENT_STATE;
   }
 
   /** The inode is up (index / pseudo-link) but this name is not in the upper directory yet. */
@@ -80,9 +91,22 @@ export class UnionNode {
  * costs: `lookup` never hands them out, and a name created there gets a node and state of its own, so this one
  * state is never changed.
  */
-const ABSENT_STATE = new UnionInode(undefined, []);
+const ABSENT_STATE = new UnionInode(undefined, NO_LOWERS);
 
-const ABSENT = (name: string, parent: UnionNode, probes: number) => new UnionNode(name, parent, ABSENT_STATE, probes);
+/**
+ * The cached misses, one per probe count: a miss is never handed out, renamed or changed (a name created there gets a
+ * node of its own), so all misses that cost the same share one node and a cold miss allocates nothing.
+ */
+const ABSENT_NODES: UnionNode[] = [];
+
+function absent(probes: number): UnionNode {
+  let node = ABSENT_NODES[probes];
+  if (node === undefined) {
+    for (let p = ABSENT_NODES.length; p <= probes; p++) ABSENT_NODES.push(new UnionNode('', undefined, ABSENT_STATE, p));
+    node = ABSENT_NODES[probes]!;
+  }
+  return node;
+}
 
 /**
  * A union mount: one writable upper branch over read-only lower branches (overlayfs, AUFS). Names are looked up
@@ -101,6 +125,10 @@ export class UnionMount implements Mount<UnionNode> {
    * lookup cost refreshed after a copy-up, a directory removed or renamed.
    */
   generation = 0;
+  /** The upper volume's cost meter (where lookups are charged), held here: every lookup charges it. */
+  private readonly costs: CostMeter;
+  /** The walk down the lower layers every cold lookup uses (lookups do not nest). */
+  private readonly walk: LowerWalk = new LowerWalk(this);
 
   constructor(
     readonly upperVolume: Volume,
@@ -111,6 +139,7 @@ export class UnionMount implements Mount<UnionNode> {
     /** Copied-up hard-linked lower inodes -> their upper inode (overlayfs index dir, AUFS pseudo-links). */
     readonly aliases: Map<Inode, Inode> = new Map(),
   ) {
+    this.costs = upperVolume.meter;
     const lowers: Inode[] = [];
     let probes = 0;
     if (!format.isOpaque(upperVolume.root)) {
@@ -156,25 +185,27 @@ export class UnionMount implements Mount<UnionNode> {
       node = this.lookupCold(dir, name);
       cache.set(name, node);
     }
-    this.meter.lookups += node.probes;
-    return node.exists ? node : undefined;
+    this.costs.lookups += node.probes;
+    return node.state !== ABSENT_STATE ? node : undefined;
   }
 
   /** ovl_lookup(): probe the upper, then each lower directory, under the whiteout/opaque/non-dir rules. */
   private lookupCold(dir: UnionNode, name: string): UnionNode {
+    const format = this.format;
     let probes = 0;
     let upper: Inode | undefined;
-    if (dir.upper !== undefined) {
-      const p = this.format.probe(dir.upper, name);
-      probes += p.probes;
-      if (p.whiteout) return ABSENT(name, dir, probes);
-      upper = p.entry;
+    const dirUpper = dir.state.upper;
+    if (dirUpper !== undefined) {
+      const found = format.probe(dirUpper, name);
+      probes += format.probeCost(found);
+      if (found === null) return absent(probes);
+      upper = found;
     }
     if (upper !== undefined && upper.kind !== 'dir') {
       // an upper non-directory hides everything below; a metacopy file still needs its lower data
       const state = this.stateOfUpper(upper);
       if (state.data === undefined && this.policy.metacopy && this.isMetacopy(upper)) {
-        const found = this.findData(dir, this.format.getRedirect?.(upper) ?? name, -1);
+        const found = this.findData(dir, format.getRedirect?.(upper) ?? name, -1);
         probes += found.probes;
         if (found.inode !== undefined) {
           state.data = found.inode;
@@ -185,48 +216,57 @@ export class UnionMount implements Mount<UnionNode> {
       node.inUpper = true;
       return node;
     }
-    if (upper !== undefined && this.format.isOpaque(upper)) {
-      const node = new UnionNode(name, dir, new UnionInode(upper, []), probes);
+    if (upper !== undefined && format.isOpaque(upper)) {
+      const node = new UnionNode(name, dir, new UnionInode(upper, NO_LOWERS), probes);
       node.inUpper = true;
       return node;
     }
     // ovl_lookup_layer(): walk down the layers; a directory found with trusted.overlay.redirect is continued below
     // under its old name (relative) or old path (absolute), in whichever layer the redirect is found
-    const lowers: Inode[] = [];
-    const lowerIdx: number[] = [];
+    let lowers: Inode[] | undefined;
+    // the layer of the first lower found; an index array of its own only once a second one merges in
+    let firstLayer = -1;
+    let lowerIdx: number[] | undefined;
     let data: Inode | undefined;
-    let target = (upper !== undefined ? this.format.getRedirect?.(upper) : undefined) ?? name;
-    const below = new LowerWalk(this, dir, -1);
-    for (let p = below.next(target); p !== undefined; p = below.next(target)) {
+    let target = (upper !== undefined ? format.getRedirect?.(upper) : undefined) ?? name;
+    const below = this.walk.start(dir, -1);
+    for (;;) {
+      const p = below.next(target);
+      if (p === NO_LAYER) break;
       const layer = below.layer;
-      probes += p.probes;
-      if (p.whiteout) break;
-      const e = p.entry;
-      if (e === undefined) continue;
-      if (e.kind !== 'dir') {
-        if (upper === undefined && lowers.length === 0) {
-          lowers.push(e);
-          lowerIdx.push(layer);
-          if (this.policy.metacopy && this.isMetacopy(e)) {
+      probes += below.probes;
+      if (p === null) break;
+      if (p === undefined) continue;
+      if (p.kind !== 'dir') {
+        if (upper === undefined && lowers === undefined) {
+          lowers = [p];
+          firstLayer = layer;
+          if (this.policy.metacopy && this.isMetacopy(p)) {
             // a metadata-only copy-up frozen in a lower layer: its data is further down
-            const found = this.findData(dir, this.format.getRedirect?.(e) ?? target, layer);
+            const found = this.findData(dir, format.getRedirect?.(p) ?? target, layer);
             probes += found.probes;
             data = found.inode;
           }
         }
         break;
       }
-      lowers.push(e);
-      lowerIdx.push(layer);
-      if (this.format.isOpaque(e)) break;
-      target = this.format.getRedirect?.(e) ?? target;
+      if (lowers === undefined) {
+        lowers = [p];
+        firstLayer = layer;
+      } else {
+        lowers.push(p);
+        (lowerIdx ??= [firstLayer]).push(layer);
+      }
+      if (format.isOpaque(p)) break;
+      target = format.getRedirect?.(p) ?? target;
     }
-    if (upper === undefined && lowers.length === 1 && lowers[0]!.kind !== 'dir') {
-      return new UnionNode(name, dir, this.stateOfLower(lowers[0]!, lowerIdx, data), probes);
+    if (lowers === undefined) {
+      if (upper === undefined) return absent(probes);
+    } else if (upper === undefined && lowers.length === 1 && lowers[0]!.kind !== 'dir') {
+      return new UnionNode(name, dir, this.stateOfLower(lowers[0]!, oneLayer(firstLayer), data), probes);
     }
-    if (upper === undefined && lowers.length === 0) return ABSENT(name, dir, probes);
-    const state = new UnionInode(upper, lowers);
-    state.lowerIdx = lowerIdx;
+    const state = new UnionInode(upper, lowers ?? NO_LOWERS);
+    state.lowerIdx = lowerIdx ?? (lowers === undefined ? NO_LAYERS : oneLayer(firstLayer));
     const node = new UnionNode(name, dir, state, probes);
     node.inUpper = upper !== undefined;
     return node;
@@ -234,9 +274,9 @@ export class UnionMount implements Mount<UnionNode> {
 
   /** The state of an upper non-directory: shared by all its names when it has several. */
   private stateOfUpper(upper: Inode): UnionInode {
-    if (upper.nlink <= 1) return new UnionInode(upper, []);
+    if (upper.nlink <= 1) return new UnionInode(upper, NO_LOWERS);
     let state = this.linked.get(upper);
-    if (state === undefined) this.linked.set(upper, (state = new UnionInode(upper, [])));
+    if (state === undefined) this.linked.set(upper, (state = new UnionInode(upper, NO_LOWERS)));
     return state;
   }
 
@@ -256,31 +296,19 @@ export class UnionMount implements Mount<UnionNode> {
     return state;
   }
 
-  /** Probes an absolute path from one layer's root, component by component (no symlinks: layer-internal). */
-  probePath(root: Inode, path: string): BranchProbe {
-    let probes = 0;
-    let d: Inode | undefined = root;
-    for (const n of path.split('/').filter(x => x !== '')) {
-      if (d?.kind !== 'dir') return { entry: undefined, whiteout: false, probes };
-      const p = this.format.probe(d, n);
-      probes += p.probes;
-      if (p.whiteout) return { entry: undefined, whiteout: true, probes };
-      d = p.entry;
-    }
-    return { entry: d, whiteout: false, probes };
-  }
-
   /**
    * The file holding a metacopy file's data: looked up under `target` (its name, or its redirect) in the layers below
    * `afterLayer`, past further metadata-only copies.
    */
   private findData(dir: UnionNode, target: string, afterLayer: number): { inode: Inode | undefined; probes: number } {
     let probes = 0;
-    const below = new LowerWalk(this, dir, afterLayer);
-    for (let p = below.next(target); p !== undefined; p = below.next(target)) {
-      probes += p.probes;
-      if (p.whiteout) break;
-      const e = p.entry;
+    // its own walk: the cold lookup that asks for the data is in the middle of the mount's
+    const below = new LowerWalk(this).start(dir, afterLayer);
+    for (;;) {
+      const e = below.next(target);
+      if (e === NO_LAYER) break;
+      probes += below.probes;
+      if (e === null) break;
       if (e === undefined) continue;
       if (e.kind !== 'file') break;
       if (!this.isMetacopy(e)) return { inode: e, probes };
@@ -296,11 +324,11 @@ export class UnionMount implements Mount<UnionNode> {
   /** ovl_lower_positive(): whether `name` exists in the lower layers of `dir` (a removal then needs a whiteout). */
   private lowerPositive(dir: UnionNode, name: string): boolean {
     if (dir.upper !== undefined && this.format.isOpaque(dir.upper)) return false;
-    for (const lowerDir of dir.lowers) {
-      const p = this.format.probe(lowerDir, name);
-      this.meter.lookups += p.probes;
-      if (p.whiteout) return false;
-      if (p.entry !== undefined) return true;
+    for (const lowerDir of dir.state.lowers) {
+      const found = this.format.probe(lowerDir, name);
+      this.costs.lookups += this.format.probeCost(found);
+      if (found === null) return false;
+      if (found !== undefined) return true;
     }
     return false;
   }
@@ -394,8 +422,8 @@ export class UnionMount implements Mount<UnionNode> {
       uid: lower.uid,
       gid: lower.gid,
       rdev: lower.rdev,
-      ...(lower.target !== undefined ? { target: lower.target } : {}),
-      ...(content !== undefined ? { content } : {}),
+      target: lower.target,
+      content,
     });
     if (content !== undefined && !metaOnly) this.meter.copyUpBytes += content.dataBytes();
     upper.atime = lower.atime;
@@ -434,7 +462,8 @@ export class UnionMount implements Mount<UnionNode> {
     const upper = node.state.upper;
     // an upper non-directory ends the lookup at the upper probe (unless its data is still below: metacopy)
     if (upper !== undefined && upper.kind !== 'dir' && node.inUpper && node.state.data === undefined && parent.upper !== undefined) {
-      return this.format.probe(parent.upper, node.name).probes;
+      // the name is an entry of the parent's upper directory: probing there finds `upper` itself
+      return this.format.probeCost(upper);
     }
     return this.lookupCold(parent, node.name).probes;
   }
@@ -480,7 +509,7 @@ export class UnionMount implements Mount<UnionNode> {
     // rename of it then needs no redirect)
     const mergedParent = dir.lowers.length > 0 && this.policy.dirRename === 'redirect';
     if (spec.kind === 'dir' && (overWhiteout || mergedParent)) this.format.setOpaque(volume, inode);
-    const node = new UnionNode(name, dir, new UnionInode(inode, []), 0);
+    const node = new UnionNode(name, dir, new UnionInode(inode, NO_LOWERS), 0);
     node.inUpper = true;
     // a new name is on no remembered walk yet: its cost is set without moving the generation
     node.probes = this.coldProbes(node);
@@ -573,8 +602,8 @@ export class UnionMount implements Mount<UnionNode> {
       if (mergedOrLower && this.policy.dirRename === 'EXDEV-unless-empty') {
         // AUFS renames an (empty) lower directory by copying it up as an opaque directory
         this.format.setOpaque(volume, upper);
-        node.state.lowers = [];
-        node.state.lowerIdx = [];
+        node.state.lowers = NO_LOWERS;
+        node.state.lowerIdx = NO_LAYERS;
       } else if (origin !== undefined) {
         this.format.setRedirect?.(volume, upper, oldDir === newDir ? (this.format.getRedirect?.(upper) ?? oldName) : origin);
       } else if (!this.format.isOpaque(upper) && newDir.lowers.length > 0) {
@@ -623,40 +652,73 @@ export class UnionMount implements Mount<UnionNode> {
   }
 }
 
+/** `LowerWalk.next` past the last layer. */
+const NO_LAYER = 0;
+
 /**
  * ovl_lookup_layer()'s walk down the layers below `after`: each `next` probes the next layer for `target` — a name in
- * the directory's own lower dirs, or an absolute redirect path from each layer's root — and `layer` says which layer
- * that was. (A small object rather than a closure: one allocation per cold lookup, none per step.)
+ * the directory's own lower dirs, or an absolute redirect path from each layer's root — and `layer` and `probes` say
+ * which layer that was and what probing it cost. (A reusable object rather than a closure: a cold lookup allocates no
+ * walk, and a probe no result.)
  */
 class LowerWalk {
   /** The layer the last `next` probed. */
   layer = -1;
+  /** The probes the last `next` performed. */
+  probes = 0;
   private k = 0;
+  private dir: UnionNode | undefined = undefined;
+  private after = -1;
 
-  constructor(
-    private readonly mount: UnionMount,
-    private readonly dir: UnionNode,
-    private after: number,
-  ) {}
+  constructor(private readonly mount: UnionMount) {}
 
-  next(target: string): BranchProbe | undefined {
-    const dir = this.dir;
-    let probe: BranchProbe;
-    if (target.startsWith('/')) {
+  start(dir: UnionNode, after: number): this {
+    this.dir = dir;
+    this.after = after;
+    this.k = 0;
+    this.layer = -1;
+    return this;
+  }
+
+  /** What the next layer holds under `target`, or NO_LAYER when no layer is left. */
+  next(target: string): BranchProbe | typeof NO_LAYER {
+    this.probes = 0;
+    if (target.charCodeAt(0) === 0x2f /* '/' */) {
       const roots = this.mount.lowerRoots;
-      this.layer = this.after + 1;
-      if (this.layer >= roots.length) return undefined;
-      probe = this.mount.probePath(roots[this.layer]!, target);
-    } else {
-      const lowers = dir.lowers;
-      const idx = dir.state.lowerIdx;
-      while (this.k < lowers.length && idx[this.k]! <= this.after) this.k++;
-      if (this.k >= lowers.length) return undefined;
-      this.layer = idx[this.k]!;
-      probe = this.mount.format.probe(lowers[this.k]!, target);
-      this.k++;
+      const layer = (this.layer = this.after + 1);
+      if (layer >= roots.length) return NO_LAYER;
+      this.after = layer;
+      return this.probePath(roots[layer]!, target);
     }
-    this.after = this.layer;
-    return probe;
+    const state = this.dir!.state;
+    const lowers = state.lowers;
+    const idx = state.lowerIdx;
+    let k = this.k;
+    while (k < lowers.length && idx[k]! <= this.after) k++;
+    if (k >= lowers.length) {
+      this.k = k;
+      return NO_LAYER;
+    }
+    this.layer = this.after = idx[k]!;
+    this.k = k + 1;
+    const format = this.mount.format;
+    const found = format.probe(lowers[k]!, target);
+    this.probes = format.probeCost(found);
+    return found;
+  }
+
+  /** Probes an absolute path from one layer's root, component by component (no symlinks: layer-internal). */
+  private probePath(root: Inode, path: string): BranchProbe {
+    const format = this.mount.format;
+    let d: Inode | undefined = root;
+    for (const n of path.split('/')) {
+      if (n === '') continue;
+      if (d?.kind !== 'dir') return undefined;
+      const found: BranchProbe = format.probe(d, n);
+      this.probes += format.probeCost(found);
+      if (found === null) return null;
+      d = found;
+    }
+    return d;
   }
 }
