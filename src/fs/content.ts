@@ -136,17 +136,26 @@ export class FileContent {
   cloneSparse(blockBytes: number): FileContent {
     const out = new FileContent(this.size);
     for (const e of this.extents) {
-      let start = e.offset;
       const end = e.offset + e.length;
+      // only a zero fill or zero bytes can make a hole: other sources go over whole (one write, not one per block)
+      if (e.source.kind !== 'zero' && e.source.kind !== 'bytes') {
+        out.write(e.offset, { source: e.source, at: e.at, length: e.length });
+        continue;
+      }
+      // the data between zero blocks is written as one run
+      let runStart = e.offset;
+      let start = e.offset;
       while (start < end) {
-        const blockEnd = Math.min(end, (Math.floor(start / blockBytes) + 1) * blockBytes);
-        const len = blockEnd - start;
         const blockStart = Math.floor(start / blockBytes) * blockBytes;
+        const blockEnd = Math.min(end, blockStart + blockBytes);
         const wholeBlockInExtent = blockStart >= e.offset && blockStart + blockBytes <= end;
-        const zeroBlock = wholeBlockInExtent && sourceIsZero(e.source, e.at + (start - e.offset), len);
-        if (!zeroBlock) out.write(start, { source: e.source, at: e.at + (start - e.offset), length: len });
+        if (wholeBlockInExtent && sourceIsZero(e.source, e.at + (start - e.offset), blockEnd - start)) {
+          if (start > runStart) out.write(runStart, { source: e.source, at: e.at + (runStart - e.offset), length: start - runStart });
+          runStart = blockEnd;
+        }
         start = blockEnd;
       }
+      if (end > runStart) out.write(runStart, { source: e.source, at: e.at + (runStart - e.offset), length: end - runStart });
     }
     return out;
   }

@@ -266,7 +266,9 @@ export class Syscalls<V extends object> {
   }
 
   private parentOf(path: string): ParentWalk<V> {
-    return this.walkParent(path, this.rootPath(), { count: 0 });
+    // a remembered walk needs no symlink count: look before making one
+    const hit = this.walks?.getParent(path, this.creds);
+    return hit ?? this.walkParent(path, this.rootPath(), { count: 0 });
   }
 
   /** Runs a syscall body, stamping any errno with the call and path (the edge where errors are built). */
@@ -344,7 +346,8 @@ export class Syscalls<V extends object> {
     if (accmode === O_ACCMODE) fail('EINVAL');
     // build_open_flags(): O_DIRECTORY | O_CREAT is EINVAL since Linux 6.4 (commit 43b450632676)
     if (flags & O_DIRECTORY && flags & O_CREAT) fail('EINVAL');
-    const links = { count: 0 };
+    // symlinks followed at the last component (made on the first one: most opens follow none)
+    let links: { count: number } | undefined;
     let w = this.parentOf(path);
     // a trailing slash on the path still requires a directory after following symlinks
     const mustBeDir = w.trailing;
@@ -353,7 +356,7 @@ export class Syscalls<V extends object> {
     for (;;) {
       if (flags & O_CREAT && w.trailing) fail('EISDIR');
       if (w.lastType !== 'norm') {
-        found = this.resolveFrom(w.name, w.at, true, links).node;
+        found = this.resolveFrom(w.name, w.at, true, (links ??= { count: 0 })).node;
         break;
       }
       const node = this.lookupChild(w.at, w.name);
@@ -374,6 +377,7 @@ export class Syscalls<V extends object> {
       if (flags & O_CREAT && flags & O_EXCL) fail('EEXIST');
       if (inode.kind === 'symlink' && (w.trailing || !(flags & O_NOFOLLOW))) {
         // follow the link; with O_CREAT a dangling link creates its target (open_last_lookups loop)
+        links ??= { count: 0 };
         if (++links.count > MAX_SYMLINKS) fail('ELOOP');
         this.mount.accessed?.(node); // pick_link() -> touch_atime(), as in followLink
         const target = inode.target!;

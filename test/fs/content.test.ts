@@ -80,6 +80,34 @@ describe('symbolic file content', () => {
     expect(sparse.allocatedBlocks(4096)).toBe(1);
     expect(sparse.read(0, 3 * 4096)).toEqual(c.read(0, 3 * 4096));
   });
+
+  it('a sparse copy keeps every byte, holds no fully zero block, and drops nothing else', () => {
+    const BS = 512;
+    const zeroBytes = bytesSource(new Uint8Array(4 * BS));
+    const mixed = bytesSource(Uint8Array.from({ length: 4 * BS }, (_, i) => (i >= BS && i < 2 * BS ? 0 : (i % 7) + 1)));
+    const sources = [ZERO_SOURCE, PATTERN_SOURCE, zeroBytes, mixed, randomSource(3)];
+    const write = fc.record({ offset: fc.integer({ min: 0, max: 6 * BS }), length: fc.integer({ min: 1, max: 3 * BS }), src: fc.integer({ min: 0, max: sources.length - 1 }), at: fc.integer({ min: 0, max: BS }) });
+    fc.assert(
+      fc.property(fc.array(write, { maxLength: 8 }), writes => {
+        const c = new FileContent();
+        for (const w of writes) c.write(w.offset, { source: sources[w.src]!, at: w.at, length: w.length });
+        const sparse = c.cloneSparse(BS);
+        expect(sparse.size).toBe(c.size);
+        expect(sparse.read(0, c.size)).toEqual(c.read(0, c.size));
+        const bytes = c.read(0, c.size);
+        for (let b = 0; b * BS < c.size; b++) {
+          const inSparse = allocatedBlocksInRange(sparse, b * BS, (b + 1) * BS, BS) === 1;
+          const inOriginal = allocatedBlocksInRange(c, b * BS, (b + 1) * BS, BS) === 1;
+          const whole = (b + 1) * BS <= c.size && c.listExtents().some(e => e.offset <= b * BS && e.offset + e.length >= (b + 1) * BS);
+          const zero = bytes.subarray(b * BS, (b + 1) * BS).every(x => x === 0);
+          // a block goes only when one extent covers it whole and it is all zeros; a block holding data stays
+          if (!zero) expect(inSparse).toBe(inOriginal);
+          if (inSparse) expect(inOriginal).toBe(true);
+          if (!whole) expect(inSparse).toBe(inOriginal);
+        }
+      }),
+    );
+  });
 });
 
 /**
