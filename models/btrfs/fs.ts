@@ -40,18 +40,140 @@ export interface Ptr {
 }
 
 export class Block {
+  /** Leaf items in key order. Changed only through the methods below, which keep `keys` in step. */
   items: Item[] = [];
   /** Leaf bytes the items take, headers included (kept with `items`). */
   used = 0;
+  /** Node key pointers in key order. Changed only through the methods below, which keep `keys` in step. */
   ptrs: Ptr[] = [];
   /** BTRFS_BLOCK_FLAG_FULL_BACKREF: the blocks it points to carry SHARED refs naming this block. */
   full = false;
+  /**
+   * The keys of `items` (leaf) or `ptrs` (node), three numbers each, in one buffer as a block holds its btrfs_disk_key
+   * array: a binary search reads these instead of following every entry to its key (a cache miss per step).
+   */
+  private keys = new Float64Array(3 * 16);
   constructor(
     readonly bytenr: number,
     readonly level: number,
     readonly gen: number,
     readonly owner: number,
   ) {}
+
+  /** The first slot whose key is >= `key` (the items: where the key is, or would go). */
+  lowerBound(key: Key): number {
+    const k = this.keys;
+    const k0 = key[0];
+    const k1 = key[1];
+    const k2 = key[2];
+    let lo = 0;
+    let hi = this.level === 0 ? this.items.length : this.ptrs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const b = 3 * mid;
+      if ((k[b]! - k0 || k[b + 1]! - k1 || k[b + 2]! - k2) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** The first slot whose key is > `key` (the pointers: the child holding `key` is the one before it). */
+  upperBound(key: Key): number {
+    const k = this.keys;
+    const k0 = key[0];
+    const k1 = key[1];
+    const k2 = key[2];
+    let lo = 0;
+    let hi = this.level === 0 ? this.items.length : this.ptrs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const b = 3 * mid;
+      if ((k[b]! - k0 || k[b + 1]! - k1 || k[b + 2]! - k2) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  insertItemAt(slot: number, item: Item): void {
+    this.openKey(slot, this.items.length, item.key);
+    this.items.splice(slot, 0, item);
+  }
+
+  removeItemAt(slot: number): void {
+    this.closeKey(slot, this.items.length);
+    this.items.splice(slot, 1);
+  }
+
+  insertPtrAt(slot: number, ptr: Ptr): void {
+    this.openKey(slot, this.ptrs.length, ptr.key);
+    this.ptrs.splice(slot, 0, ptr);
+  }
+
+  removePtrAt(slot: number): void {
+    this.closeKey(slot, this.ptrs.length);
+    this.ptrs.splice(slot, 1);
+  }
+
+  setPtr(slot: number, ptr: Ptr): void {
+    this.ptrs[slot] = ptr;
+    this.writeKey(slot, ptr.key);
+  }
+
+  /** The items from `slot` on leave this leaf (split_leaf's move to the right sibling). */
+  cutItems(slot: number): Item[] {
+    return this.items.splice(slot);
+  }
+
+  cutPtrs(slot: number): Ptr[] {
+    return this.ptrs.splice(slot);
+  }
+
+  setItems(items: Item[]): void {
+    this.items = items;
+    this.rewriteKeys(items.length, i => items[i]!.key);
+  }
+
+  setPtrs(ptrs: Ptr[]): void {
+    this.ptrs = ptrs;
+    this.rewriteKeys(ptrs.length, i => ptrs[i]!.key);
+  }
+
+  /** The contents of `src` (same level), as a copy-on-write makes them. */
+  copyFrom(src: Block): void {
+    this.items = src.items.slice();
+    this.ptrs = src.ptrs.slice();
+    this.used = src.used;
+    this.keys = src.keys.slice();
+  }
+
+  private writeKey(slot: number, key: Key): void {
+    const b = 3 * slot;
+    this.keys[b] = key[0];
+    this.keys[b + 1] = key[1];
+    this.keys[b + 2] = key[2];
+  }
+
+  /** Room for a key at `slot` among `n`. */
+  private openKey(slot: number, n: number, key: Key): void {
+    if (3 * (n + 1) > this.keys.length) {
+      const grown = new Float64Array(2 * this.keys.length);
+      grown.set(this.keys);
+      this.keys = grown;
+    }
+    if (slot < n) this.keys.copyWithin(3 * (slot + 1), 3 * slot, 3 * n);
+    this.writeKey(slot, key);
+  }
+
+  private closeKey(slot: number, n: number): void {
+    if (slot + 1 < n) this.keys.copyWithin(3 * slot, 3 * (slot + 1), 3 * n);
+  }
+
+  private rewriteKeys(n: number, keyAt: (i: number) => Key): void {
+    let cap = this.keys.length;
+    while (3 * n > cap) cap *= 2;
+    if (cap !== this.keys.length) this.keys = new Float64Array(cap);
+    for (let i = 0; i < n; i++) this.writeKey(i, keyAt(i));
+  }
 }
 
 export interface Root {
@@ -335,9 +457,7 @@ export class BtrfsFs {
     if (buf.gen === this.transid) return buf;
     const cow = this.allocBlock(root.id, buf.level);
     this.stats.blocksCowed++;
-    cow.items = buf.items.slice();
-    cow.used = buf.used;
-    cow.ptrs = buf.ptrs.slice();
+    cow.copyFrom(buf);
     const rec = this.rec(buf.bytenr);
     if (rec.refs > 1) {
       if (buf.owner === root.id && !buf.full) {
@@ -354,7 +474,7 @@ export class BtrfsFs {
     const ref = parent === undefined ? `r:${root.id}` : this.treeRefFrom(parent);
     this.addRef(cow.bytenr, ref);
     if (parent === undefined) root.node = cow;
-    else parent.ptrs[slot] = { key: parent.ptrs[slot]!.key, child: cow };
+    else parent.setPtr(slot, { key: parent.ptrs[slot]!.key, child: cow });
     if (this.dropRef(buf.bytenr, ref) === 0) this.freeBlock(buf);
     return cow;
   }
@@ -378,15 +498,15 @@ export class BtrfsFs {
   /** btrfs_search_slot: the path to `key`; with `cow`, every block on it is copied first as needed. Levels visited are returned in `path.nodes.length`. */
   search(root: Root, key: Key, cow: boolean): Path {
     let b = cow ? this.cow(root, root.node, undefined, 0) : root.node;
-    const nodes: Block[] = [];
-    const slots: number[] = [];
+    const nodes = new Array<Block>(b.level + 1);
+    const slots = new Array<number>(b.level + 1);
     for (;;) {
       if (b.level === 0) {
         nodes[0] = b;
-        slots[0] = lowerBound(b.items, key);
+        slots[0] = b.lowerBound(key);
         break;
       }
-      let slot = upperBound(b.ptrs, key) - 1;
+      let slot = b.upperBound(key) - 1;
       if (slot < 0) slot = 0;
       nodes[b.level] = b;
       slots[b.level] = slot;
@@ -437,7 +557,7 @@ export class BtrfsFs {
       const slot = path.slots[l + 1]!;
       const first = b.level === 0 ? b.items[0]?.key : b.ptrs[0]?.key;
       if (first === undefined) return;
-      parent.ptrs[slot] = { key: first, child: b };
+      parent.setPtr(slot, { key: first, child: b });
       if (slot !== 0) return;
     }
   }
@@ -454,7 +574,8 @@ export class BtrfsFs {
    * btrfs_insert_item: the item goes in its leaf, which splits when full (split_leaf). An existing key is replaced.
    * `found`: the path `lookup` returned for this key, with no change to the tree since.
    */
-  insertItem(root: Root, item: Item, found?: Path): void {
+  insertItem(root: Root, given: Item, found?: Path): void {
+    const item = leafItem(given);
     const need = itemBytes(item);
     if (need > this.leafData) throw new Error(`btrfs model: item of ${item.size} bytes does not fit a leaf`);
     let path = this.writablePath(root, item.key, found);
@@ -462,7 +583,7 @@ export class BtrfsFs {
     const existing = first.items[path.slots[0]!];
     if (existing !== undefined && cmpKey(existing.key, item.key) === 0) {
       this.dropItemRefs(first, existing);
-      first.items.splice(path.slots[0]!, 1);
+      first.removeItemAt(path.slots[0]!);
       first.used -= itemBytes(existing);
     }
     for (let tries = 0; this.leafData - path.nodes[0]!.used < need; tries++) {
@@ -473,7 +594,7 @@ export class BtrfsFs {
     }
     const leaf = path.nodes[0]!;
     const slot = path.slots[0]!;
-    leaf.items.splice(slot, 0, item);
+    leaf.insertItemAt(slot, item);
     leaf.used += need;
     this.addItemRefs(leaf, item);
     if (slot === 0) this.fixKeys(path, 0);
@@ -491,7 +612,7 @@ export class BtrfsFs {
     const it = leaf.items[slot];
     if (it === undefined || cmpKey(it.key, key) !== 0) return undefined;
     this.dropItemRefs(leaf, it);
-    leaf.items.splice(slot, 1);
+    leaf.removeItemAt(slot);
     leaf.used -= itemBytes(it);
     if (leaf.items.length === 0 && path.nodes.length > 1) this.removeBlock(root, path, 0);
     else if (slot === 0) this.fixKeys(path, 0);
@@ -503,7 +624,7 @@ export class BtrfsFs {
     const b = path.nodes[level]!;
     const parent = path.nodes[level + 1]!;
     const slot = path.slots[level + 1]!;
-    parent.ptrs.splice(slot, 1);
+    parent.removePtrAt(slot);
     if (this.dropRef(b.bytenr, this.treeRefFrom(parent)) === 0) this.freeBlock(b);
     if (parent.ptrs.length === 0 && level + 2 < path.nodes.length) {
       this.removeBlock(root, path, level + 1);
@@ -535,7 +656,7 @@ export class BtrfsFs {
       const total = leaf.used;
       while (mid < n - 1 && acc + itemBytes(leaf.items[mid]!) <= total / 2) acc += itemBytes(leaf.items[mid++]!);
       if (mid === 0) mid = 1;
-      right.items = leaf.items.splice(mid);
+      right.setItems(leaf.cutItems(mid));
       for (const it of right.items) right.used += itemBytes(it);
       leaf.used -= right.used;
       rightKey = right.items[0]!.key;
@@ -551,13 +672,13 @@ export class BtrfsFs {
       // insert_new_root: the tree grows one level; the old root's reference moves from the root item to the new
       // root node, which belongs to the same root (backref r:root either way)
       parent = this.allocBlock(root.id, level);
-      parent.ptrs = [{ key: (left.level === 0 ? left.items[0]?.key : left.ptrs[0]?.key) ?? key, child: left }];
+      parent.setPtrs([{ key: (left.level === 0 ? left.items[0]?.key : left.ptrs[0]?.key) ?? key, child: left }]);
       this.addRef(parent.bytenr, `r:${root.id}`);
       root.node = parent;
       path.nodes[level] = parent;
       path.slots[level] = 0;
     }
-    parent.ptrs.splice(path.slots[level]! + 1, 0, { key, child: block });
+    parent.insertPtrAt(path.slots[level]! + 1, { key, child: block });
     this.addRef(block.bytenr, this.treeRefFrom(parent));
     if (parent.ptrs.length > this.maxPtrs) this.splitNode(root, path, level);
   }
@@ -566,7 +687,7 @@ export class BtrfsFs {
     const node = path.nodes[level]!;
     this.stats.splits++;
     const right = this.allocBlock(root.id, level);
-    right.ptrs = node.ptrs.splice(node.ptrs.length >> 1);
+    right.setPtrs(node.cutPtrs(node.ptrs.length >> 1));
     // the moved pointers come from `right` now: same root, so their keyed backrefs stay
     this.insertPtr(root, path, level + 1, right, right.ptrs[0]!.key);
   }
@@ -620,9 +741,7 @@ export class BtrfsFs {
   snapshotTree(src: Root, id: number): Root {
     const old = this.cow(src, src.node, undefined, 0);
     const copy = this.allocBlock(id, old.level);
-    copy.items = old.items.slice();
-    copy.used = old.used;
-    copy.ptrs = old.ptrs.slice();
+    copy.copyFrom(old);
     this.addRef(copy.bytenr, `r:${id}`);
     this.changeChildRefs(copy, false, id, true);
     const root: Root = { id, node: copy, itemBytenr: -1, dead: false };
@@ -867,7 +986,7 @@ export class BtrfsFs {
 /** Appends the items of the subtree `b` with lo <= key <= hi to `out`, in key order. */
 function collectRange(b: Block, lo: Key, hi: Key, out: Item[]): void {
   if (b.level === 0) {
-    for (let i = lowerBound(b.items, lo); i < b.items.length; i++) {
+    for (let i = b.lowerBound(lo); i < b.items.length; i++) {
       const it = b.items[i]!;
       if (cmpKey(it.key, hi) > 0) return;
       out.push(it);
@@ -875,37 +994,23 @@ function collectRange(b: Block, lo: Key, hi: Key, out: Item[]): void {
     return;
   }
   // children before the last one whose first key is <= lo hold nothing in range (the pointer keys are sorted)
-  for (let i = Math.max(0, upperBound(b.ptrs, lo) - 1); i < b.ptrs.length; i++) {
+  for (let i = Math.max(0, b.upperBound(lo) - 1); i < b.ptrs.length; i++) {
     if (i > 0 && cmpKey(b.ptrs[i]!.key, hi) > 0) return;
     collectRange(b.ptrs[i]!.child, lo, hi, out);
   }
 }
 
+/**
+ * The item as leaves hold it: every field present, in one order, so every leaf item shares one object shape and the
+ * key comparisons of a search stay monomorphic.
+ */
+function leafItem(it: Item): Item {
+  return { key: it.key, size: it.size, fe: it.fe, hole: it.hole, inline: it.inline, names: it.names };
+}
+
 /** Bytes an item takes in its leaf: the btrfs_item header and its data. */
 function itemBytes(it: Item): number {
   return ON_DISK.itemHeaderBytes + it.size;
-}
-
-function lowerBound(items: readonly Item[], key: Key): number {
-  let lo = 0;
-  let hi = items.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (cmpKey(items[mid]!.key, key) < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-function upperBound(ptrs: readonly Ptr[], key: Key): number {
-  let lo = 0;
-  let hi = ptrs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (cmpKey(ptrs[mid]!.key, key) <= 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 function mergeRanges(ranges: [number, number][]): [number, number][] {
