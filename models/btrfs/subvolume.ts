@@ -14,6 +14,8 @@ const MAX = Number.MAX_SAFE_INTEGER;
 export class Subvol implements VolumeObserver {
   volume!: Volume;
   private readonly dirtyInodes = new Set<Inode>();
+  /** The inode `inodeDirtied` last added to `dirtyInodes` while it is still there. */
+  private lastDirtied: Inode | undefined;
   /** Dirty page ranges not yet written back, per inode (delalloc). */
   private readonly delalloc = new Map<Inode, [number, number][]>();
   /** When each inode was first dirtied since its last writeback (the flusher's dirtied_when). */
@@ -66,11 +68,15 @@ export class Subvol implements VolumeObserver {
   }
 
   inodeDirtied(inode: Inode): void {
+    // one syscall dirties the same inode several times (size, times, link count): the repeat finds it already there
+    if (inode === this.lastDirtied) return;
     this.dirtyInodes.add(inode);
+    this.lastDirtied = inode;
   }
 
   inodeFreed(inode: Inode): void {
     this.dirtyInodes.delete(inode);
+    if (this.lastDirtied === inode) this.lastDirtied = undefined;
     this.delalloc.delete(inode);
     this.dirtiedAt.delete(inode);
     this.dirIndexes.delete(inode.ino);
@@ -97,7 +103,14 @@ export class Subvol implements VolumeObserver {
     this.writtenBytes += length;
     const list = this.delalloc.get(inode);
     if (list !== undefined) {
-      list.push([offset, offset + length]);
+      // the ranges only ever count as their union (writeback merges them into pages): a write overlapping or touching
+      // the last one widens it instead of adding another range that lives until writeback
+      const last = list[list.length - 1]!;
+      const end = offset + length;
+      if (offset <= last[1] && end >= last[0]) {
+        if (offset < last[0]) last[0] = offset;
+        if (end > last[1]) last[1] = end;
+      } else list.push([offset, end]);
       return;
     }
     // an inode has dirtiedAt exactly while it has delalloc ranges
@@ -233,6 +246,7 @@ export class Subvol implements VolumeObserver {
   flushInodes(): void {
     for (const inode of this.dirtyInodes) this.fs.updateItem(this.root, { key: [inode.ino, KEY.INODE_ITEM, 0], size: ON_DISK.inodeItemBytes });
     this.dirtyInodes.clear();
+    this.lastDirtied = undefined;
   }
 
   get hasDirtyData(): boolean {
