@@ -39,6 +39,9 @@ export interface Ptr {
   readonly child: Block;
 }
 
+/** Bumped whenever any node's pointers change: a remembered search path is only trusted within one epoch. */
+let ptrEpoch = 0;
+
 export class Block {
   /** Leaf items in key order. Changed only through the methods below, which keep `keys` in step. */
   items: Item[] = [];
@@ -94,6 +97,20 @@ export class Block {
     return lo;
   }
 
+  /** Whether a search for `key` through this node takes pointer `slot` (the last whose key is <= it, else the first). */
+  routes(slot: number, key: Key): boolean {
+    const n = this.ptrs.length;
+    if (slot >= n) return false;
+    const k = this.keys;
+    const k0 = key[0];
+    const k1 = key[1];
+    const k2 = key[2];
+    let b = 3 * slot;
+    if (slot > 0 && (k[b]! - k0 || k[b + 1]! - k1 || k[b + 2]! - k2) > 0) return false;
+    b += 3;
+    return slot + 1 === n || (k[b]! - k0 || k[b + 1]! - k1 || k[b + 2]! - k2) > 0;
+  }
+
   insertItemAt(slot: number, item: Item): void {
     this.openKey(slot, this.items.length, item.key);
     this.items.splice(slot, 0, item);
@@ -105,16 +122,19 @@ export class Block {
   }
 
   insertPtrAt(slot: number, ptr: Ptr): void {
+    ptrEpoch++;
     this.openKey(slot, this.ptrs.length, ptr.key);
     this.ptrs.splice(slot, 0, ptr);
   }
 
   removePtrAt(slot: number): void {
+    ptrEpoch++;
     this.closeKey(slot, this.ptrs.length);
     this.ptrs.splice(slot, 1);
   }
 
   setPtr(slot: number, ptr: Ptr): void {
+    ptrEpoch++;
     this.ptrs[slot] = ptr;
     this.writeKey(slot, ptr.key);
   }
@@ -125,6 +145,7 @@ export class Block {
   }
 
   cutPtrs(slot: number): Ptr[] {
+    ptrEpoch++;
     return this.ptrs.splice(slot);
   }
 
@@ -134,12 +155,14 @@ export class Block {
   }
 
   setPtrs(ptrs: Ptr[]): void {
+    ptrEpoch++;
     this.ptrs = ptrs;
     this.rewriteKeys(ptrs.length, i => ptrs[i]!.key);
   }
 
   /** The contents of `src` (same level), as a copy-on-write makes them. */
   copyFrom(src: Block): void {
+    ptrEpoch++;
     this.items = src.items.slice();
     this.ptrs = src.ptrs.slice();
     this.used = src.used;
@@ -253,6 +276,11 @@ export class BtrfsFs {
   readonly groups: BlockGroup[] = [];
   private readonly dirtyRecs = new Set<ExtentRec>();
   private pinned: Pinned[] = [];
+  /** The last search's root and path, valid while `ptrEpoch` stands (see `cachedPath`). */
+  private lastRoot: Root | undefined;
+  private lastNodes: Block[] = [];
+  private lastSlots: number[] = [];
+  private lastEpoch = -1;
   private deviceUsed = 0;
   /** Hooks run first in every commit (the subvolumes' delayed inode items, pending snapshots). */
   readonly beforeCommit: (() => void)[] = [];
@@ -497,6 +525,8 @@ export class BtrfsFs {
 
   /** btrfs_search_slot: the path to `key`; with `cow`, every block on it is copied first as needed. Levels visited are returned in `path.nodes.length`. */
   search(root: Root, key: Key, cow: boolean): Path {
+    const hit = this.cachedPath(root, key, cow);
+    if (hit !== undefined) return hit;
     let b = cow ? this.cow(root, root.node, undefined, 0) : root.node;
     const nodes = new Array<Block>(b.level + 1);
     const slots = new Array<number>(b.level + 1);
@@ -513,7 +543,31 @@ export class BtrfsFs {
       const child = b.ptrs[slot]!.child;
       b = cow ? this.cow(root, child, b, slot) : child;
     }
-    return { nodes, slots };
+    this.lastRoot = root;
+    this.lastNodes = nodes;
+    this.lastSlots = slots;
+    this.lastEpoch = ptrEpoch;
+    return { nodes: nodes.slice(), slots: slots.slice() };
+  }
+
+  /**
+   * The path the last search took, when `key` descends the same way: no pointer has changed since and at every level
+   * the key still falls between the chosen pointer and the next (the slot btrfs_search_slot would pick). The ops of
+   * one syscall mostly touch one or two leaves (an inode's items, a directory's entries), so most searches end here.
+   * With `cow` only a path whose blocks are all this transaction's qualifies (nothing on it would be copied).
+   */
+  private cachedPath(root: Root, key: Key, cow: boolean): Path | undefined {
+    const nodes = this.lastNodes;
+    if (root !== this.lastRoot || this.lastEpoch !== ptrEpoch || nodes.length === 0) return undefined;
+    const top = nodes.length - 1;
+    if (nodes[top] !== root.node) return undefined;
+    const slots = this.lastSlots;
+    for (let l = top; l > 0; l--) if (!nodes[l]!.routes(slots[l]!, key)) return undefined;
+    if (cow) for (let l = top; l >= 0; l--) if (nodes[l]!.gen !== this.transid) return undefined;
+    const leaf = nodes[0]!;
+    const outSlots = slots.slice();
+    outSlots[0] = leaf.lowerBound(key);
+    return { nodes: nodes.slice(), slots: outSlots };
   }
 
   find(root: Root, key: Key): Item | undefined {
