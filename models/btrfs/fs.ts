@@ -97,6 +97,13 @@ export class Block {
     return lo;
   }
 
+  /** The key at `slot` against `key` (negative, zero, positive as cmpKey). */
+  compareAt(slot: number, key: Key): number {
+    const k = this.keys;
+    const b = 3 * slot;
+    return k[b]! - key[0] || k[b + 1]! - key[1] || k[b + 2]! - key[2];
+  }
+
   /** Whether a search for `key` through this node takes pointer `slot` (the last whose key is <= it, else the first). */
   routes(slot: number, key: Key): boolean {
     const n = this.ptrs.length;
@@ -599,8 +606,27 @@ export class BtrfsFs {
   /** Items with lo <= key <= hi, in key order, without changing anything. */
   range(root: Root, lo: Key, hi: Key): Item[] {
     const out: Item[] = [];
-    collectRange(root.node, lo, hi, out);
-    return out;
+    // btrfs_search_slot to `lo`, then along the leaves (btrfs_next_leaf) until a key passes `hi`
+    const { nodes, slots } = this.search(root, lo, false);
+    let leaf = nodes[0]!;
+    let slot = slots[0]!;
+    for (;;) {
+      for (; slot < leaf.items.length; slot++) {
+        if (leaf.compareAt(slot, hi) > 0) return out;
+        out.push(leaf.items[slot]!);
+      }
+      let l = 1;
+      while (l < nodes.length && slots[l]! + 1 >= nodes[l]!.ptrs.length) l++;
+      if (l >= nodes.length) return out;
+      const next = ++slots[l]!;
+      if (nodes[l]!.compareAt(next, hi) > 0) return out;
+      for (; l > 0; l--) {
+        nodes[l - 1] = nodes[l]!.ptrs[slots[l]!]!.child;
+        slots[l - 1] = 0;
+      }
+      leaf = nodes[0]!;
+      slot = 0;
+    }
   }
 
   /** Keys in parents follow the first key of their child (fixup_low_keys). */
@@ -1034,23 +1060,6 @@ export class BtrfsFs {
     }
     for (const [bytenr, n] of counts) if (!this.recs.has(bytenr) || this.rec(bytenr).refs === 0) bad.push(`extent ${bytenr} referenced ${n} times but has no record`);
     return bad;
-  }
-}
-
-/** Appends the items of the subtree `b` with lo <= key <= hi to `out`, in key order. */
-function collectRange(b: Block, lo: Key, hi: Key, out: Item[]): void {
-  if (b.level === 0) {
-    for (let i = b.lowerBound(lo); i < b.items.length; i++) {
-      const it = b.items[i]!;
-      if (cmpKey(it.key, hi) > 0) return;
-      out.push(it);
-    }
-    return;
-  }
-  // children before the last one whose first key is <= lo hold nothing in range (the pointer keys are sorted)
-  for (let i = Math.max(0, b.upperBound(lo) - 1); i < b.ptrs.length; i++) {
-    if (i > 0 && cmpKey(b.ptrs[i]!.key, hi) > 0) return;
-    collectRange(b.ptrs[i]!.child, lo, hi, out);
   }
 }
 
