@@ -21,17 +21,46 @@ export interface FileExtent {
   readonly numBytes: number;
 }
 
-/** One leaf item: its key, its data size (the 25-byte btrfs_item header is added by the leaf) and what the model needs to find it again. */
+/**
+ * One leaf item: its key, its data size (the 25-byte btrfs_item header is added by the leaf) and what the model needs
+ * to find it again. Every item has every field (made by `item` and its kin below), so all leaf items share one object
+ * shape and the code reading them stays monomorphic.
+ */
 export interface Item {
   readonly key: Key;
   readonly size: number;
   /** EXTENT_DATA: a regular extent (references a data extent); absent for inline extents and holes. */
-  readonly fe?: FileExtent;
+  readonly fe: FileExtent | undefined;
   /** EXTENT_DATA: a hole item (no-holes off), or the length of an inline extent. */
-  readonly hole?: number;
-  readonly inline?: number;
+  readonly hole: number | undefined;
+  readonly inline: number | undefined;
   /** DIR_ITEM/DIR_INDEX/INODE_REF/XATTR_ITEM: the names the item holds (hash collisions and hard links share one item). */
-  readonly names?: readonly string[];
+  readonly names: readonly string[] | undefined;
+}
+
+/** An item with no payload the model follows (inode items, chunk, root and free-space items...). */
+export function item(key: Key, size: number): Item {
+  return { key, size, fe: undefined, hole: undefined, inline: undefined, names: undefined };
+}
+
+/** DIR_ITEM, DIR_INDEX, INODE_REF, XATTR_ITEM: an item holding names. */
+export function namedItem(key: Key, size: number, names: readonly string[]): Item {
+  return { key, size, fe: undefined, hole: undefined, inline: undefined, names };
+}
+
+/** EXTENT_DATA pointing into a data extent. */
+export function extentItem(key: Key, size: number, fe: FileExtent): Item {
+  return { key, size, fe, hole: undefined, inline: undefined, names: undefined };
+}
+
+/** EXTENT_DATA recording a hole of `hole` bytes. */
+export function holeItem(key: Key, size: number, hole: number): Item {
+  return { key, size, fe: undefined, hole, inline: undefined, names: undefined };
+}
+
+/** EXTENT_DATA holding `inline` bytes of file data in the leaf. */
+export function inlineItem(key: Key, size: number, inline: number): Item {
+  return { key, size, fe: undefined, hole: undefined, inline, names: undefined };
 }
 
 export interface Ptr {
@@ -332,10 +361,10 @@ export class BtrfsFs {
     this.deviceUsed += raw;
     const stripes = this.profileFactor(type);
     if (this.roots.has(TREE.CHUNK)) {
-      this.insertItem(this.root(TREE.CHUNK), { key: [256, KEY.CHUNK_ITEM, start], size: ON_DISK.chunkItemBytes + ON_DISK.stripeBytes * stripes });
-      for (let s = 0; s < stripes; s++) this.insertItem(this.root(TREE.DEV), { key: [1, KEY.DEV_EXTENT, this.deviceUsed - raw + s * length], size: ON_DISK.devExtentBytes });
-      this.insertItem(this.root(TREE.EXTENT), { key: [start, KEY.BLOCK_GROUP_ITEM, length], size: ON_DISK.blockGroupItemBytes });
-      if (this.config.freeSpaceTree) this.insertItem(this.root(TREE.FREE_SPACE), { key: [start, KEY.FREE_SPACE_INFO, length], size: ON_DISK.freeSpaceInfoBytes });
+      this.insertItem(this.root(TREE.CHUNK), item([256, KEY.CHUNK_ITEM, start], ON_DISK.chunkItemBytes + ON_DISK.stripeBytes * stripes));
+      for (let s = 0; s < stripes; s++) this.insertItem(this.root(TREE.DEV), item([1, KEY.DEV_EXTENT, this.deviceUsed - raw + s * length], ON_DISK.devExtentBytes));
+      this.insertItem(this.root(TREE.EXTENT), item([start, KEY.BLOCK_GROUP_ITEM, length], ON_DISK.blockGroupItemBytes));
+      if (this.config.freeSpaceTree) this.insertItem(this.root(TREE.FREE_SPACE), item([start, KEY.FREE_SPACE_INFO, length], ON_DISK.freeSpaceInfoBytes));
     }
     return bg;
   }
@@ -654,8 +683,7 @@ export class BtrfsFs {
    * btrfs_insert_item: the item goes in its leaf, which splits when full (split_leaf). An existing key is replaced.
    * `found`: the path `lookup` returned for this key, with no change to the tree since.
    */
-  insertItem(root: Root, given: Item, found?: Path): void {
-    const item = leafItem(given);
+  insertItem(root: Root, item: Item, found?: Path): void {
     const need = itemBytes(item);
     if (need > this.leafData) throw new Error(`btrfs model: item of ${item.size} bytes does not fit a leaf`);
     let path = this.writablePath(root, item.key, found);
@@ -783,7 +811,7 @@ export class BtrfsFs {
     const perItem = Math.floor((this.leafData - 2 * ON_DISK.itemHeaderBytes) / ON_DISK.csumBytes);
     for (let s = 0; s < sectors; s += perItem) {
       const n = Math.min(perItem, sectors - s);
-      this.insertItem(csum, { key: [TREE.EXTENT_CSUM, KEY.EXTENT_CSUM, bytenr + s * this.config.sectorsize], size: n * ON_DISK.csumBytes });
+      this.insertItem(csum, item([TREE.EXTENT_CSUM, KEY.EXTENT_CSUM, bytenr + s * this.config.sectorsize], n * ON_DISK.csumBytes));
     }
     return bytenr;
   }
@@ -848,11 +876,11 @@ export class BtrfsFs {
           continue;
         }
         const h = hashRef(ref) + c;
-        if (!rec.data) keyed.push({ key: [rec.bytenr, shared ? KEY.SHARED_BLOCK_REF : KEY.TREE_BLOCK_REF, h], size: ON_DISK.keyedTreeRefBytes });
-        else keyed.push({ key: [rec.bytenr, shared ? KEY.SHARED_DATA_REF : KEY.EXTENT_DATA_REF, h], size: shared ? ON_DISK.keyedSharedDataRefBytes : ON_DISK.keyedDataRefBytes });
+        if (!rec.data) keyed.push(item([rec.bytenr, shared ? KEY.SHARED_BLOCK_REF : KEY.TREE_BLOCK_REF, h], ON_DISK.keyedTreeRefBytes));
+        else keyed.push(item([rec.bytenr, shared ? KEY.SHARED_DATA_REF : KEY.EXTENT_DATA_REF, h], shared ? ON_DISK.keyedSharedDataRefBytes : ON_DISK.keyedDataRefBytes));
       }
     }
-    return [{ key, size }, ...keyed];
+    return [item(key, size), ...keyed];
   }
 
   /** __btrfs_run_delayed_refs: extent items follow their records; a record with no reference left goes, with its checksums. */
@@ -890,7 +918,7 @@ export class BtrfsFs {
       if (!bg.itemDirty) continue;
       bg.itemDirty = false;
       changed = true;
-      this.updateItem(this.root(TREE.EXTENT), { key: [bg.start, KEY.BLOCK_GROUP_ITEM, bg.length], size: ON_DISK.blockGroupItemBytes });
+      this.updateItem(this.root(TREE.EXTENT), item([bg.start, KEY.BLOCK_GROUP_ITEM, bg.length], ON_DISK.blockGroupItemBytes));
     }
     return changed;
   }
@@ -914,12 +942,12 @@ export class BtrfsFs {
       }
       for (const [s, len] of want) {
         if (bg.fstKeys.get(s) === len) continue;
-        this.insertItem(fst, { key: [s, KEY.FREE_SPACE_EXTENT, len], size: 0 });
+        this.insertItem(fst, item([s, KEY.FREE_SPACE_EXTENT, len], 0));
         bg.fstKeys.set(s, len);
         touched = true;
       }
       if (touched) {
-        this.updateItem(fst, { key: [bg.start, KEY.FREE_SPACE_INFO, bg.length], size: ON_DISK.freeSpaceInfoBytes });
+        this.updateItem(fst, item([bg.start, KEY.FREE_SPACE_INFO, bg.length], ON_DISK.freeSpaceInfoBytes));
         changed = true;
       }
     }
@@ -934,7 +962,7 @@ export class BtrfsFs {
       if (r.id === TREE.ROOT || r.id === TREE.CHUNK || r.dead) continue;
       if (r.itemBytenr === r.node.bytenr) continue;
       r.itemBytenr = r.node.bytenr;
-      this.updateItem(rootTree, { key: [r.id, KEY.ROOT_ITEM, 0], size: ON_DISK.rootItemBytes });
+      this.updateItem(rootTree, item([r.id, KEY.ROOT_ITEM, 0], ON_DISK.rootItemBytes));
       changed = true;
     }
     return changed;
@@ -1018,10 +1046,10 @@ export class BtrfsFs {
     if (this.config.freeSpaceTree) this.createTree(TREE.FREE_SPACE);
     for (const bg of this.groups) {
       const stripes = this.profileFactor(bg.type);
-      this.insertItem(this.root(TREE.CHUNK), { key: [256, KEY.CHUNK_ITEM, bg.start], size: ON_DISK.chunkItemBytes + ON_DISK.stripeBytes * stripes });
-      for (let s = 0; s < stripes; s++) this.insertItem(this.root(TREE.DEV), { key: [1, KEY.DEV_EXTENT, bg.start + s * bg.length], size: ON_DISK.devExtentBytes });
-      this.insertItem(this.root(TREE.EXTENT), { key: [bg.start, KEY.BLOCK_GROUP_ITEM, bg.length], size: ON_DISK.blockGroupItemBytes });
-      if (this.config.freeSpaceTree) this.insertItem(this.root(TREE.FREE_SPACE), { key: [bg.start, KEY.FREE_SPACE_INFO, bg.length], size: ON_DISK.freeSpaceInfoBytes });
+      this.insertItem(this.root(TREE.CHUNK), item([256, KEY.CHUNK_ITEM, bg.start], ON_DISK.chunkItemBytes + ON_DISK.stripeBytes * stripes));
+      for (let s = 0; s < stripes; s++) this.insertItem(this.root(TREE.DEV), item([1, KEY.DEV_EXTENT, bg.start + s * bg.length], ON_DISK.devExtentBytes));
+      this.insertItem(this.root(TREE.EXTENT), item([bg.start, KEY.BLOCK_GROUP_ITEM, bg.length], ON_DISK.blockGroupItemBytes));
+      if (this.config.freeSpaceTree) this.insertItem(this.root(TREE.FREE_SPACE), item([bg.start, KEY.FREE_SPACE_INFO, bg.length], ON_DISK.freeSpaceInfoBytes));
     }
   }
 
@@ -1061,14 +1089,6 @@ export class BtrfsFs {
     for (const [bytenr, n] of counts) if (!this.recs.has(bytenr) || this.rec(bytenr).refs === 0) bad.push(`extent ${bytenr} referenced ${n} times but has no record`);
     return bad;
   }
-}
-
-/**
- * The item as leaves hold it: every field present, in one order, so every leaf item shares one object shape and the
- * key comparisons of a search stay monomorphic.
- */
-function leafItem(it: Item): Item {
-  return { key: it.key, size: it.size, fe: it.fe, hole: it.hole, inline: it.inline, names: it.names };
 }
 
 /** Bytes an item takes in its leaf: the btrfs_item header and its data. */

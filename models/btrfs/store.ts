@@ -7,7 +7,7 @@ import { InoAllocator } from '../../src/fs/inode.js';
 import { Volume, type BackingFs } from '../../src/fs/volume.js';
 import { nameBytes } from './crc32c.js';
 import { DaemonFiles } from './daemon.js';
-import { BtrfsFs, type Block } from './fs.js';
+import { BtrfsFs, item, type Block } from './fs.js';
 import { CONSTANTS, KEY, ON_DISK, TREE, type BtrfsConfig } from './params.js';
 import { Subvol } from './subvolume.js';
 
@@ -167,10 +167,10 @@ export class BtrfsStore implements SnapshotStore<Subvol> {
   private link(sv: Subvol): void {
     const n = nameBytes(sv.name);
     const rootTree = this.fs.root(TREE.ROOT);
-    this.fs.insertItem(rootTree, { key: [TREE.FS, KEY.ROOT_REF, sv.id], size: ON_DISK.rootRefBytes + n });
-    this.fs.insertItem(rootTree, { key: [sv.id, KEY.ROOT_BACKREF, TREE.FS], size: ON_DISK.rootRefBytes + n });
+    this.fs.insertItem(rootTree, item([TREE.FS, KEY.ROOT_REF, sv.id], ON_DISK.rootRefBytes + n));
+    this.fs.insertItem(rootTree, item([sv.id, KEY.ROOT_BACKREF, TREE.FS], ON_DISK.rootRefBytes + n));
     this.top.linkSubvolume(this.subvolsDir, sv.name);
-    this.fs.insertItem(this.fs.root(TREE.UUID), { key: [uuidOf(sv.name), KEY.UUID_KEY_SUBVOL, uuidOf(`${sv.name}/lo`)], size: ON_DISK.uuidItemBytes });
+    this.fs.insertItem(this.fs.root(TREE.UUID), item([uuidOf(sv.name), KEY.UUID_KEY_SUBVOL, uuidOf(`${sv.name}/lo`)], ON_DISK.uuidItemBytes));
     this.live.set(sv.id, sv);
   }
 
