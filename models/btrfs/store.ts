@@ -96,6 +96,9 @@ export class BtrfsStore implements SnapshotStore<Subvol> {
   readonly top: Subvol;
   private readonly subvolsDir: Inode;
   private readonly live = new Map<number, Subvol>();
+  /** The live subvolumes' apparent sizes summed as last read, and the subvolumes changed since (see Subvol.sizeStale). */
+  private apparentBytes = 0;
+  private readonly sizeStale = new Set<Subvol>();
   private nextId: number = TREE.FIRST_FREE;
   private pending: (() => void)[] = [];
   private readonly backing: BackingFs;
@@ -172,6 +175,9 @@ export class BtrfsStore implements SnapshotStore<Subvol> {
     this.top.linkSubvolume(this.subvolsDir, sv.name);
     this.fs.insertItem(this.fs.root(TREE.UUID), item([uuidOf(sv.name), KEY.UUID_KEY_SUBVOL, uuidOf(`${sv.name}/lo`)], ON_DISK.uuidItemBytes));
     this.live.set(sv.id, sv);
+    sv.onSizeStale = s => this.sizeStale.add(s);
+    sv.sizeStale = true;
+    this.sizeStale.add(sv);
   }
 
   private meterFor(sv: Subvol): CostMeter {
@@ -243,6 +249,10 @@ export class BtrfsStore implements SnapshotStore<Subvol> {
     if (dev.removed) return;
     dev.removed = true;
     this.live.delete(dev.id);
+    this.sizeStale.delete(dev);
+    dev.onSizeStale = undefined;
+    this.apparentBytes -= dev.apparentSeen;
+    dev.apparentSeen = 0;
     const n = nameBytes(dev.name);
     const rootTree = this.fs.root(TREE.ROOT);
     this.top.unlinkSubvolume(this.subvolsDir, dev.name);
@@ -267,8 +277,14 @@ export class BtrfsStore implements SnapshotStore<Subvol> {
       else this.background();
     }
     const c = this.fs.committed;
-    let apparentBytes = 0;
-    for (const sv of this.live.values()) apparentBytes += sv.volume.usage().apparentBytes;
+    for (const sv of this.sizeStale) {
+      sv.sizeStale = false;
+      const now = sv.volume.usage().apparentBytes;
+      this.apparentBytes += now - sv.apparentSeen;
+      sv.apparentSeen = now;
+    }
+    this.sizeStale.clear();
+    const apparentBytes = this.apparentBytes;
     return {
       dataBytes: c.dataUsed,
       metadataBytes: c.metadataUsed,

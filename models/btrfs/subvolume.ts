@@ -36,6 +36,13 @@ export class Subvol implements VolumeObserver {
   registering: { readonly tmp: string; readonly parent: string | undefined; puts: number } | undefined;
   /** File data written into this subvolume (the ChangesSize of a freshly applied layer). */
   writtenBytes = 0;
+  /**
+   * The volume's apparent size as the store last read it, and whether a change (an inode made or freed, data written
+   * or truncated) may have moved it since: the store re-reads only those, not every subvolume on every reading.
+   */
+  apparentSeen = 0;
+  sizeStale = true;
+  onSizeStale: ((sv: Subvol) => void) | undefined;
 
   constructor(
     readonly fs: BtrfsFs,
@@ -58,7 +65,14 @@ export class Subvol implements VolumeObserver {
 
   // ---------------------------------------------------------------- VolumeObserver
 
+  private sizeChanged(): void {
+    if (this.sizeStale) return;
+    this.sizeStale = true;
+    this.onSizeStale?.(this);
+  }
+
   inodeAllocated(inode: Inode): void {
+    this.sizeChanged();
     this.fs.insertItem(this.root, item([inode.ino, KEY.INODE_ITEM, 0], ON_DISK.inodeItemBytes));
     if (inode.kind === 'symlink') {
       // a symlink's target is always an inline extent (btrfs_symlink)
@@ -75,6 +89,7 @@ export class Subvol implements VolumeObserver {
   }
 
   inodeFreed(inode: Inode): void {
+    this.sizeChanged();
     this.dirtyInodes.delete(inode);
     if (this.lastDirtied === inode) this.lastDirtied = undefined;
     this.delalloc.delete(inode);
@@ -100,6 +115,7 @@ export class Subvol implements VolumeObserver {
 
   dataWritten(inode: Inode, offset: number, length: number): void {
     if (length <= 0) return;
+    this.sizeChanged();
     this.writtenBytes += length;
     const list = this.delalloc.get(inode);
     if (list !== undefined) {
@@ -119,6 +135,7 @@ export class Subvol implements VolumeObserver {
   }
 
   dataTruncated(inode: Inode, newSize: number, oldSize: number): void {
+    this.sizeChanged();
     const list = this.delalloc.get(inode);
     if (list !== undefined) {
       const kept = list.filter(r => r[0] < newSize).map(([s, e]) => [s, Math.min(e, newSize)] as [number, number]);
