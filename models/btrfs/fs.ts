@@ -895,14 +895,15 @@ export class BtrfsFs {
     this.dirtyRecs.clear();
     for (const rec of batch) {
       const want = rec.refs > 0 ? this.extentItems(rec) : [];
-      const wantKeys = new Set(want.map(i => i.key.join(':')));
-      for (const k of rec.keys) if (!wantKeys.has(k.join(':'))) this.deleteItem(extent, k);
-      const have = new Map(rec.keys.map(k => [k.join(':'), k] as const));
+      const wantKeys = want.map(i => i.key);
+      const wanted = keySet(wantKeys);
+      for (const k of rec.keys) if (!wanted(k)) this.deleteItem(extent, k);
+      const had = keySet(rec.keys);
       for (const it of want) {
-        const cur = have.has(it.key.join(':')) ? this.find(extent, it.key) : undefined;
+        const cur = had(it.key) ? this.find(extent, it.key) : undefined;
         if (cur === undefined || cur.size !== it.size) this.insertItem(extent, it);
       }
-      rec.keys = want.map(i => i.key);
+      rec.keys = wantKeys;
       if (rec.refs === 0 && this.recs.get(rec.bytenr) === rec) {
         this.recs.delete(rec.bytenr);
         if (rec.data) {
@@ -1091,6 +1092,21 @@ export class BtrfsFs {
 /** Bytes an item takes in its leaf: the btrfs_item header and its data. */
 function itemBytes(it: Item): number {
   return ON_DISK.itemHeaderBytes + it.size;
+}
+
+/**
+ * Membership in a list of keys: a scan for the few an extent record usually has (its extent item and a handful of
+ * keyed backrefs), a set of joined keys past that.
+ */
+function keySet(keys: readonly Key[]): (key: Key) => boolean {
+  if (keys.length <= 16) {
+    return key => {
+      for (const k of keys) if (cmpKey(k, key) === 0) return true;
+      return false;
+    };
+  }
+  const set = new Set(keys.map(k => k.join(':')));
+  return key => set.has(key.join(':'));
 }
 
 function mergeRanges(ranges: [number, number][]): [number, number][] {
