@@ -1095,15 +1095,22 @@ function itemBytes(it: Item): number {
 }
 
 /**
- * Membership in a list of keys: a scan for the few an extent record usually has (its extent item and a handful of
- * keyed backrefs), a set of joined keys past that.
+ * Membership in an extent record's keys (its extent item and keyed backrefs, all with the extent's bytenr as
+ * objectid): a scan for a few, else a set of (offset, type) as one exact number — a block shared by a hundred
+ * snapshots has hundreds of keyed backrefs, rechecked at every commit that changes its references.
  */
 function keySet(keys: readonly Key[]): (key: Key) => boolean {
-  if (keys.length <= 16) {
+  if (keys.length <= 8) {
     return key => {
       for (const k of keys) if (cmpKey(k, key) === 0) return true;
       return false;
     };
+  }
+  const objectid = keys[0]![0];
+  const packed = (k: Key): number => k[2] * 256 + k[1];
+  if (keys.every(k => k[0] === objectid && k[1] >= 0 && k[1] < 256 && k[2] >= 0 && packed(k) <= Number.MAX_SAFE_INTEGER)) {
+    const set = new Set(keys.map(packed));
+    return key => key[0] === objectid && key[1] >= 0 && key[1] < 256 && key[2] >= 0 && set.has(packed(key));
   }
   const set = new Set(keys.map(k => k.join(':')));
   return key => set.has(key.join(':'));
