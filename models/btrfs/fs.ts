@@ -21,17 +21,46 @@ export interface FileExtent {
   readonly numBytes: number;
 }
 
-/** One leaf item: its key, its data size (the 25-byte btrfs_item header is added by the leaf) and what the model needs to find it again. */
+/**
+ * One leaf item: its key, its data size (the 25-byte btrfs_item header is added by the leaf) and what the model needs
+ * to find it again. Every item has every field (made by `item` and its kin below), so all leaf items share one object
+ * shape and the code reading them stays monomorphic.
+ */
 export interface Item {
   readonly key: Key;
   readonly size: number;
   /** EXTENT_DATA: a regular extent (references a data extent); absent for inline extents and holes. */
-  readonly fe?: FileExtent;
+  readonly fe: FileExtent | undefined;
   /** EXTENT_DATA: a hole item (no-holes off), or the length of an inline extent. */
-  readonly hole?: number;
-  readonly inline?: number;
+  readonly hole: number | undefined;
+  readonly inline: number | undefined;
   /** DIR_ITEM/DIR_INDEX/INODE_REF/XATTR_ITEM: the names the item holds (hash collisions and hard links share one item). */
-  readonly names?: readonly string[];
+  readonly names: readonly string[] | undefined;
+}
+
+/** An item with no payload the model follows (inode items, chunk, root and free-space items...). */
+export function item(key: Key, size: number): Item {
+  return { key, size, fe: undefined, hole: undefined, inline: undefined, names: undefined };
+}
+
+/** DIR_ITEM, DIR_INDEX, INODE_REF, XATTR_ITEM: an item holding names. */
+export function namedItem(key: Key, size: number, names: readonly string[]): Item {
+  return { key, size, fe: undefined, hole: undefined, inline: undefined, names };
+}
+
+/** EXTENT_DATA pointing into a data extent. */
+export function extentItem(key: Key, size: number, fe: FileExtent): Item {
+  return { key, size, fe, hole: undefined, inline: undefined, names: undefined };
+}
+
+/** EXTENT_DATA recording a hole of `hole` bytes. */
+export function holeItem(key: Key, size: number, hole: number): Item {
+  return { key, size, fe: undefined, hole, inline: undefined, names: undefined };
+}
+
+/** EXTENT_DATA holding `inline` bytes of file data in the leaf. */
+export function inlineItem(key: Key, size: number, inline: number): Item {
+  return { key, size, fe: undefined, hole: undefined, inline, names: undefined };
 }
 
 export interface Ptr {
@@ -39,19 +68,171 @@ export interface Ptr {
   readonly child: Block;
 }
 
+/** Bumped whenever any node's pointers change: a remembered search path is only trusted within one epoch. */
+let ptrEpoch = 0;
+
 export class Block {
+  /** Leaf items in key order. Changed only through the methods below, which keep `keys` in step. */
   items: Item[] = [];
   /** Leaf bytes the items take, headers included (kept with `items`). */
   used = 0;
+  /** Node key pointers in key order. Changed only through the methods below, which keep `keys` in step. */
   ptrs: Ptr[] = [];
   /** BTRFS_BLOCK_FLAG_FULL_BACKREF: the blocks it points to carry SHARED refs naming this block. */
   full = false;
+  /**
+   * The keys of `items` (leaf) or `ptrs` (node), three numbers each, in one buffer as a block holds its btrfs_disk_key
+   * array: a binary search reads these instead of following every entry to its key (a cache miss per step).
+   */
+  private keys = new Float64Array(3 * 16);
   constructor(
     readonly bytenr: number,
     readonly level: number,
     readonly gen: number,
     readonly owner: number,
   ) {}
+
+  /** The first slot whose key is >= `key` (the items: where the key is, or would go). */
+  lowerBound(key: Key): number {
+    const k = this.keys;
+    const k0 = key[0];
+    const k1 = key[1];
+    const k2 = key[2];
+    let lo = 0;
+    let hi = this.level === 0 ? this.items.length : this.ptrs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const b = 3 * mid;
+      if ((k[b]! - k0 || k[b + 1]! - k1 || k[b + 2]! - k2) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** The first slot whose key is > `key` (the pointers: the child holding `key` is the one before it). */
+  upperBound(key: Key): number {
+    const k = this.keys;
+    const k0 = key[0];
+    const k1 = key[1];
+    const k2 = key[2];
+    let lo = 0;
+    let hi = this.level === 0 ? this.items.length : this.ptrs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const b = 3 * mid;
+      if ((k[b]! - k0 || k[b + 1]! - k1 || k[b + 2]! - k2) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** The key at `slot` against `key` (negative, zero, positive as cmpKey). */
+  compareAt(slot: number, key: Key): number {
+    const k = this.keys;
+    const b = 3 * slot;
+    return k[b]! - key[0] || k[b + 1]! - key[1] || k[b + 2]! - key[2];
+  }
+
+  /** Whether a search for `key` through this node takes pointer `slot` (the last whose key is <= it, else the first). */
+  routes(slot: number, key: Key): boolean {
+    const n = this.ptrs.length;
+    if (slot >= n) return false;
+    const k = this.keys;
+    const k0 = key[0];
+    const k1 = key[1];
+    const k2 = key[2];
+    let b = 3 * slot;
+    if (slot > 0 && (k[b]! - k0 || k[b + 1]! - k1 || k[b + 2]! - k2) > 0) return false;
+    b += 3;
+    return slot + 1 === n || (k[b]! - k0 || k[b + 1]! - k1 || k[b + 2]! - k2) > 0;
+  }
+
+  insertItemAt(slot: number, item: Item): void {
+    this.openKey(slot, this.items.length, item.key);
+    this.items.splice(slot, 0, item);
+  }
+
+  removeItemAt(slot: number): void {
+    this.closeKey(slot, this.items.length);
+    this.items.splice(slot, 1);
+  }
+
+  insertPtrAt(slot: number, ptr: Ptr): void {
+    ptrEpoch++;
+    this.openKey(slot, this.ptrs.length, ptr.key);
+    this.ptrs.splice(slot, 0, ptr);
+  }
+
+  removePtrAt(slot: number): void {
+    ptrEpoch++;
+    this.closeKey(slot, this.ptrs.length);
+    this.ptrs.splice(slot, 1);
+  }
+
+  setPtr(slot: number, ptr: Ptr): void {
+    ptrEpoch++;
+    this.ptrs[slot] = ptr;
+    this.writeKey(slot, ptr.key);
+  }
+
+  /** The items from `slot` on leave this leaf (split_leaf's move to the right sibling). */
+  cutItems(slot: number): Item[] {
+    return this.items.splice(slot);
+  }
+
+  cutPtrs(slot: number): Ptr[] {
+    ptrEpoch++;
+    return this.ptrs.splice(slot);
+  }
+
+  setItems(items: Item[]): void {
+    this.items = items;
+    this.rewriteKeys(items.length, i => items[i]!.key);
+  }
+
+  setPtrs(ptrs: Ptr[]): void {
+    ptrEpoch++;
+    this.ptrs = ptrs;
+    this.rewriteKeys(ptrs.length, i => ptrs[i]!.key);
+  }
+
+  /** The contents of `src` (same level), as a copy-on-write makes them. */
+  copyFrom(src: Block): void {
+    ptrEpoch++;
+    this.items = src.items.slice();
+    this.ptrs = src.ptrs.slice();
+    this.used = src.used;
+    this.keys = src.keys.slice();
+  }
+
+  private writeKey(slot: number, key: Key): void {
+    const b = 3 * slot;
+    this.keys[b] = key[0];
+    this.keys[b + 1] = key[1];
+    this.keys[b + 2] = key[2];
+  }
+
+  /** Room for a key at `slot` among `n`. */
+  private openKey(slot: number, n: number, key: Key): void {
+    if (3 * (n + 1) > this.keys.length) {
+      const grown = new Float64Array(2 * this.keys.length);
+      grown.set(this.keys);
+      this.keys = grown;
+    }
+    if (slot < n) this.keys.copyWithin(3 * (slot + 1), 3 * slot, 3 * n);
+    this.writeKey(slot, key);
+  }
+
+  private closeKey(slot: number, n: number): void {
+    if (slot + 1 < n) this.keys.copyWithin(3 * slot, 3 * (slot + 1), 3 * n);
+  }
+
+  private rewriteKeys(n: number, keyAt: (i: number) => Key): void {
+    let cap = this.keys.length;
+    while (3 * n > cap) cap *= 2;
+    if (cap !== this.keys.length) this.keys = new Float64Array(cap);
+    for (let i = 0; i < n; i++) this.writeKey(i, keyAt(i));
+  }
 }
 
 export interface Root {
@@ -127,10 +308,17 @@ export class BtrfsFs {
   stats = { blocksCowed: 0, blocksAllocated: 0, blocksFreed: 0, commits: 0, splits: 0 };
   readonly recs = new Map<number, ExtentRec>();
   readonly blocks = new Map<number, Block>();
+  /** Live tree blocks per owner tree id. */
+  private readonly ownedBlocks = new Map<number, number>();
   readonly roots = new Map<number, Root>();
   readonly groups: BlockGroup[] = [];
   private readonly dirtyRecs = new Set<ExtentRec>();
   private pinned: Pinned[] = [];
+  /** The last search's root and path, valid while `ptrEpoch` stands (see `cachedPath`). */
+  private lastRoot: Root | undefined;
+  private lastNodes: Block[] = [];
+  private lastSlots: number[] = [];
+  private lastEpoch = -1;
   private deviceUsed = 0;
   /** Hooks run first in every commit (the subvolumes' delayed inode items, pending snapshots). */
   readonly beforeCommit: (() => void)[] = [];
@@ -175,10 +363,10 @@ export class BtrfsFs {
     this.deviceUsed += raw;
     const stripes = this.profileFactor(type);
     if (this.roots.has(TREE.CHUNK)) {
-      this.insertItem(this.root(TREE.CHUNK), { key: [256, KEY.CHUNK_ITEM, start], size: ON_DISK.chunkItemBytes + ON_DISK.stripeBytes * stripes });
-      for (let s = 0; s < stripes; s++) this.insertItem(this.root(TREE.DEV), { key: [1, KEY.DEV_EXTENT, this.deviceUsed - raw + s * length], size: ON_DISK.devExtentBytes });
-      this.insertItem(this.root(TREE.EXTENT), { key: [start, KEY.BLOCK_GROUP_ITEM, length], size: ON_DISK.blockGroupItemBytes });
-      if (this.config.freeSpaceTree) this.insertItem(this.root(TREE.FREE_SPACE), { key: [start, KEY.FREE_SPACE_INFO, length], size: ON_DISK.freeSpaceInfoBytes });
+      this.insertItem(this.root(TREE.CHUNK), item([256, KEY.CHUNK_ITEM, start], ON_DISK.chunkItemBytes + ON_DISK.stripeBytes * stripes));
+      for (let s = 0; s < stripes; s++) this.insertItem(this.root(TREE.DEV), item([1, KEY.DEV_EXTENT, this.deviceUsed - raw + s * length], ON_DISK.devExtentBytes));
+      this.insertItem(this.root(TREE.EXTENT), item([start, KEY.BLOCK_GROUP_ITEM, length], ON_DISK.blockGroupItemBytes));
+      if (this.config.freeSpaceTree) this.insertItem(this.root(TREE.FREE_SPACE), item([start, KEY.FREE_SPACE_INFO, length], ON_DISK.freeSpaceInfoBytes));
     }
     return bg;
   }
@@ -312,6 +500,7 @@ export class BtrfsFs {
     const bytenr = this.allocRange(type, this.nodesize);
     const b = new Block(bytenr, level, this.transid, owner);
     this.blocks.set(bytenr, b);
+    this.ownedBlocks.set(owner, (this.ownedBlocks.get(owner) ?? 0) + 1);
     this.newRec(bytenr, this.nodesize, false, level);
     this.stats.blocksAllocated++;
     this.onBlockWritten(this.nodesize * this.dupFactor);
@@ -321,6 +510,7 @@ export class BtrfsFs {
   /** The block's last reference went: its space is freed (now if it never reached disk, else at commit). */
   private freeBlock(b: Block): void {
     this.blocks.delete(b.bytenr);
+    this.ownedBlocks.set(b.owner, this.ownedBlocks.get(b.owner)! - 1);
     this.stats.blocksFreed++;
     this.freeSpace(b.bytenr, this.nodesize, b.gen === this.transid);
   }
@@ -335,9 +525,7 @@ export class BtrfsFs {
     if (buf.gen === this.transid) return buf;
     const cow = this.allocBlock(root.id, buf.level);
     this.stats.blocksCowed++;
-    cow.items = buf.items.slice();
-    cow.used = buf.used;
-    cow.ptrs = buf.ptrs.slice();
+    cow.copyFrom(buf);
     const rec = this.rec(buf.bytenr);
     if (rec.refs > 1) {
       if (buf.owner === root.id && !buf.full) {
@@ -354,7 +542,7 @@ export class BtrfsFs {
     const ref = parent === undefined ? `r:${root.id}` : this.treeRefFrom(parent);
     this.addRef(cow.bytenr, ref);
     if (parent === undefined) root.node = cow;
-    else parent.ptrs[slot] = { key: parent.ptrs[slot]!.key, child: cow };
+    else parent.setPtr(slot, { key: parent.ptrs[slot]!.key, child: cow });
     if (this.dropRef(buf.bytenr, ref) === 0) this.freeBlock(buf);
     return cow;
   }
@@ -377,23 +565,49 @@ export class BtrfsFs {
 
   /** btrfs_search_slot: the path to `key`; with `cow`, every block on it is copied first as needed. Levels visited are returned in `path.nodes.length`. */
   search(root: Root, key: Key, cow: boolean): Path {
+    const hit = this.cachedPath(root, key, cow);
+    if (hit !== undefined) return hit;
     let b = cow ? this.cow(root, root.node, undefined, 0) : root.node;
-    const nodes: Block[] = [];
-    const slots: number[] = [];
+    const nodes = new Array<Block>(b.level + 1);
+    const slots = new Array<number>(b.level + 1);
     for (;;) {
       if (b.level === 0) {
         nodes[0] = b;
-        slots[0] = lowerBound(b.items, key);
+        slots[0] = b.lowerBound(key);
         break;
       }
-      let slot = upperBound(b.ptrs, key) - 1;
+      let slot = b.upperBound(key) - 1;
       if (slot < 0) slot = 0;
       nodes[b.level] = b;
       slots[b.level] = slot;
       const child = b.ptrs[slot]!.child;
       b = cow ? this.cow(root, child, b, slot) : child;
     }
-    return { nodes, slots };
+    this.lastRoot = root;
+    this.lastNodes = nodes;
+    this.lastSlots = slots;
+    this.lastEpoch = ptrEpoch;
+    return { nodes: nodes.slice(), slots: slots.slice() };
+  }
+
+  /**
+   * The path the last search took, when `key` descends the same way: no pointer has changed since and at every level
+   * the key still falls between the chosen pointer and the next (the slot btrfs_search_slot would pick). The ops of
+   * one syscall mostly touch one or two leaves (an inode's items, a directory's entries), so most searches end here.
+   * With `cow` only a path whose blocks are all this transaction's qualifies (nothing on it would be copied).
+   */
+  private cachedPath(root: Root, key: Key, cow: boolean): Path | undefined {
+    const nodes = this.lastNodes;
+    if (root !== this.lastRoot || this.lastEpoch !== ptrEpoch || nodes.length === 0) return undefined;
+    const top = nodes.length - 1;
+    if (nodes[top] !== root.node) return undefined;
+    const slots = this.lastSlots;
+    for (let l = top; l > 0; l--) if (!nodes[l]!.routes(slots[l]!, key)) return undefined;
+    if (cow) for (let l = top; l >= 0; l--) if (nodes[l]!.gen !== this.transid) return undefined;
+    const leaf = nodes[0]!;
+    const outSlots = slots.slice();
+    outSlots[0] = leaf.lowerBound(key);
+    return { nodes: nodes.slice(), slots: outSlots };
   }
 
   find(root: Root, key: Key): Item | undefined {
@@ -425,8 +639,27 @@ export class BtrfsFs {
   /** Items with lo <= key <= hi, in key order, without changing anything. */
   range(root: Root, lo: Key, hi: Key): Item[] {
     const out: Item[] = [];
-    collectRange(root.node, lo, hi, out);
-    return out;
+    // btrfs_search_slot to `lo`, then along the leaves (btrfs_next_leaf) until a key passes `hi`
+    const { nodes, slots } = this.search(root, lo, false);
+    let leaf = nodes[0]!;
+    let slot = slots[0]!;
+    for (;;) {
+      for (; slot < leaf.items.length; slot++) {
+        if (leaf.compareAt(slot, hi) > 0) return out;
+        out.push(leaf.items[slot]!);
+      }
+      let l = 1;
+      while (l < nodes.length && slots[l]! + 1 >= nodes[l]!.ptrs.length) l++;
+      if (l >= nodes.length) return out;
+      const next = ++slots[l]!;
+      if (nodes[l]!.compareAt(next, hi) > 0) return out;
+      for (; l > 0; l--) {
+        nodes[l - 1] = nodes[l]!.ptrs[slots[l]!]!.child;
+        slots[l - 1] = 0;
+      }
+      leaf = nodes[0]!;
+      slot = 0;
+    }
   }
 
   /** Keys in parents follow the first key of their child (fixup_low_keys). */
@@ -437,7 +670,7 @@ export class BtrfsFs {
       const slot = path.slots[l + 1]!;
       const first = b.level === 0 ? b.items[0]?.key : b.ptrs[0]?.key;
       if (first === undefined) return;
-      parent.ptrs[slot] = { key: first, child: b };
+      parent.setPtr(slot, { key: first, child: b });
       if (slot !== 0) return;
     }
   }
@@ -462,7 +695,7 @@ export class BtrfsFs {
     const existing = first.items[path.slots[0]!];
     if (existing !== undefined && cmpKey(existing.key, item.key) === 0) {
       this.dropItemRefs(first, existing);
-      first.items.splice(path.slots[0]!, 1);
+      first.removeItemAt(path.slots[0]!);
       first.used -= itemBytes(existing);
     }
     for (let tries = 0; this.leafData - path.nodes[0]!.used < need; tries++) {
@@ -473,7 +706,7 @@ export class BtrfsFs {
     }
     const leaf = path.nodes[0]!;
     const slot = path.slots[0]!;
-    leaf.items.splice(slot, 0, item);
+    leaf.insertItemAt(slot, item);
     leaf.used += need;
     this.addItemRefs(leaf, item);
     if (slot === 0) this.fixKeys(path, 0);
@@ -491,7 +724,7 @@ export class BtrfsFs {
     const it = leaf.items[slot];
     if (it === undefined || cmpKey(it.key, key) !== 0) return undefined;
     this.dropItemRefs(leaf, it);
-    leaf.items.splice(slot, 1);
+    leaf.removeItemAt(slot);
     leaf.used -= itemBytes(it);
     if (leaf.items.length === 0 && path.nodes.length > 1) this.removeBlock(root, path, 0);
     else if (slot === 0) this.fixKeys(path, 0);
@@ -503,7 +736,7 @@ export class BtrfsFs {
     const b = path.nodes[level]!;
     const parent = path.nodes[level + 1]!;
     const slot = path.slots[level + 1]!;
-    parent.ptrs.splice(slot, 1);
+    parent.removePtrAt(slot);
     if (this.dropRef(b.bytenr, this.treeRefFrom(parent)) === 0) this.freeBlock(b);
     if (parent.ptrs.length === 0 && level + 2 < path.nodes.length) {
       this.removeBlock(root, path, level + 1);
@@ -535,7 +768,7 @@ export class BtrfsFs {
       const total = leaf.used;
       while (mid < n - 1 && acc + itemBytes(leaf.items[mid]!) <= total / 2) acc += itemBytes(leaf.items[mid++]!);
       if (mid === 0) mid = 1;
-      right.items = leaf.items.splice(mid);
+      right.setItems(leaf.cutItems(mid));
       for (const it of right.items) right.used += itemBytes(it);
       leaf.used -= right.used;
       rightKey = right.items[0]!.key;
@@ -551,13 +784,13 @@ export class BtrfsFs {
       // insert_new_root: the tree grows one level; the old root's reference moves from the root item to the new
       // root node, which belongs to the same root (backref r:root either way)
       parent = this.allocBlock(root.id, level);
-      parent.ptrs = [{ key: (left.level === 0 ? left.items[0]?.key : left.ptrs[0]?.key) ?? key, child: left }];
+      parent.setPtrs([{ key: (left.level === 0 ? left.items[0]?.key : left.ptrs[0]?.key) ?? key, child: left }]);
       this.addRef(parent.bytenr, `r:${root.id}`);
       root.node = parent;
       path.nodes[level] = parent;
       path.slots[level] = 0;
     }
-    parent.ptrs.splice(path.slots[level]! + 1, 0, { key, child: block });
+    parent.insertPtrAt(path.slots[level]! + 1, { key, child: block });
     this.addRef(block.bytenr, this.treeRefFrom(parent));
     if (parent.ptrs.length > this.maxPtrs) this.splitNode(root, path, level);
   }
@@ -566,7 +799,7 @@ export class BtrfsFs {
     const node = path.nodes[level]!;
     this.stats.splits++;
     const right = this.allocBlock(root.id, level);
-    right.ptrs = node.ptrs.splice(node.ptrs.length >> 1);
+    right.setPtrs(node.cutPtrs(node.ptrs.length >> 1));
     // the moved pointers come from `right` now: same root, so their keyed backrefs stay
     this.insertPtr(root, path, level + 1, right, right.ptrs[0]!.key);
   }
@@ -582,7 +815,7 @@ export class BtrfsFs {
     const perItem = Math.floor((this.leafData - 2 * ON_DISK.itemHeaderBytes) / ON_DISK.csumBytes);
     for (let s = 0; s < sectors; s += perItem) {
       const n = Math.min(perItem, sectors - s);
-      this.insertItem(csum, { key: [TREE.EXTENT_CSUM, KEY.EXTENT_CSUM, bytenr + s * this.config.sectorsize], size: n * ON_DISK.csumBytes });
+      this.insertItem(csum, item([TREE.EXTENT_CSUM, KEY.EXTENT_CSUM, bytenr + s * this.config.sectorsize], n * ON_DISK.csumBytes));
     }
     return bytenr;
   }
@@ -620,9 +853,7 @@ export class BtrfsFs {
   snapshotTree(src: Root, id: number): Root {
     const old = this.cow(src, src.node, undefined, 0);
     const copy = this.allocBlock(id, old.level);
-    copy.items = old.items.slice();
-    copy.used = old.used;
-    copy.ptrs = old.ptrs.slice();
+    copy.copyFrom(old);
     this.addRef(copy.bytenr, `r:${id}`);
     this.changeChildRefs(copy, false, id, true);
     const root: Root = { id, node: copy, itemBytenr: -1, dead: false };
@@ -649,11 +880,11 @@ export class BtrfsFs {
           continue;
         }
         const h = hashRef(ref) + c;
-        if (!rec.data) keyed.push({ key: [rec.bytenr, shared ? KEY.SHARED_BLOCK_REF : KEY.TREE_BLOCK_REF, h], size: ON_DISK.keyedTreeRefBytes });
-        else keyed.push({ key: [rec.bytenr, shared ? KEY.SHARED_DATA_REF : KEY.EXTENT_DATA_REF, h], size: shared ? ON_DISK.keyedSharedDataRefBytes : ON_DISK.keyedDataRefBytes });
+        if (!rec.data) keyed.push(item([rec.bytenr, shared ? KEY.SHARED_BLOCK_REF : KEY.TREE_BLOCK_REF, h], ON_DISK.keyedTreeRefBytes));
+        else keyed.push(item([rec.bytenr, shared ? KEY.SHARED_DATA_REF : KEY.EXTENT_DATA_REF, h], shared ? ON_DISK.keyedSharedDataRefBytes : ON_DISK.keyedDataRefBytes));
       }
     }
-    return [{ key, size }, ...keyed];
+    return [item(key, size), ...keyed];
   }
 
   /** __btrfs_run_delayed_refs: extent items follow their records; a record with no reference left goes, with its checksums. */
@@ -664,14 +895,15 @@ export class BtrfsFs {
     this.dirtyRecs.clear();
     for (const rec of batch) {
       const want = rec.refs > 0 ? this.extentItems(rec) : [];
-      const wantKeys = new Set(want.map(i => i.key.join(':')));
-      for (const k of rec.keys) if (!wantKeys.has(k.join(':'))) this.deleteItem(extent, k);
-      const have = new Map(rec.keys.map(k => [k.join(':'), k] as const));
+      const wantKeys = want.map(i => i.key);
+      const wanted = keySet(wantKeys);
+      for (const k of rec.keys) if (!wanted(k)) this.deleteItem(extent, k);
+      const had = keySet(rec.keys);
       for (const it of want) {
-        const cur = have.has(it.key.join(':')) ? this.find(extent, it.key) : undefined;
+        const cur = had(it.key) ? this.find(extent, it.key) : undefined;
         if (cur === undefined || cur.size !== it.size) this.insertItem(extent, it);
       }
-      rec.keys = want.map(i => i.key);
+      rec.keys = wantKeys;
       if (rec.refs === 0 && this.recs.get(rec.bytenr) === rec) {
         this.recs.delete(rec.bytenr);
         if (rec.data) {
@@ -691,7 +923,7 @@ export class BtrfsFs {
       if (!bg.itemDirty) continue;
       bg.itemDirty = false;
       changed = true;
-      this.updateItem(this.root(TREE.EXTENT), { key: [bg.start, KEY.BLOCK_GROUP_ITEM, bg.length], size: ON_DISK.blockGroupItemBytes });
+      this.updateItem(this.root(TREE.EXTENT), item([bg.start, KEY.BLOCK_GROUP_ITEM, bg.length], ON_DISK.blockGroupItemBytes));
     }
     return changed;
   }
@@ -715,12 +947,12 @@ export class BtrfsFs {
       }
       for (const [s, len] of want) {
         if (bg.fstKeys.get(s) === len) continue;
-        this.insertItem(fst, { key: [s, KEY.FREE_SPACE_EXTENT, len], size: 0 });
+        this.insertItem(fst, item([s, KEY.FREE_SPACE_EXTENT, len], 0));
         bg.fstKeys.set(s, len);
         touched = true;
       }
       if (touched) {
-        this.updateItem(fst, { key: [bg.start, KEY.FREE_SPACE_INFO, bg.length], size: ON_DISK.freeSpaceInfoBytes });
+        this.updateItem(fst, item([bg.start, KEY.FREE_SPACE_INFO, bg.length], ON_DISK.freeSpaceInfoBytes));
         changed = true;
       }
     }
@@ -735,7 +967,7 @@ export class BtrfsFs {
       if (r.id === TREE.ROOT || r.id === TREE.CHUNK || r.dead) continue;
       if (r.itemBytenr === r.node.bytenr) continue;
       r.itemBytenr = r.node.bytenr;
-      this.updateItem(rootTree, { key: [r.id, KEY.ROOT_ITEM, 0], size: ON_DISK.rootItemBytes });
+      this.updateItem(rootTree, item([r.id, KEY.ROOT_ITEM, 0], ON_DISK.rootItemBytes));
       changed = true;
     }
     return changed;
@@ -790,17 +1022,10 @@ export class BtrfsFs {
 
   /** The GlobalReserve `btrfs filesystem df` prints: the extent, csum and root trees' size plus a 10-item insert, at most 512 MiB (block-rsv.c). */
   globalReserve(): number {
-    const used = (id: number) => {
-      const r = this.roots.get(id);
-      if (r === undefined) return 0;
-      let n = 0;
-      const count = (b: Block) => {
-        n++;
-        for (const p of b.ptrs) count(p.child);
-      };
-      count(r.node);
-      return n * this.nodesize;
-    };
+    // these trees are never snapshotted: each of their blocks has one reference, from the tree its owner field names,
+    // so the blocks a tree holds are the blocks allocated for it less those freed (counted as they go, as the root
+    // item's bytes_used is, instead of walking three trees on every reading)
+    const used = (id: number) => (this.roots.has(id) ? (this.ownedBlocks.get(id) ?? 0) * this.nodesize : 0);
     const insert = this.nodesize * CONSTANTS.maxLevel * 2 * CONSTANTS.globalReserveMinItems;
     return Math.min(CONSTANTS.globalReserveMaxBytes, used(TREE.EXTENT) + used(TREE.CSUM) + used(TREE.ROOT) + insert);
   }
@@ -819,10 +1044,10 @@ export class BtrfsFs {
     if (this.config.freeSpaceTree) this.createTree(TREE.FREE_SPACE);
     for (const bg of this.groups) {
       const stripes = this.profileFactor(bg.type);
-      this.insertItem(this.root(TREE.CHUNK), { key: [256, KEY.CHUNK_ITEM, bg.start], size: ON_DISK.chunkItemBytes + ON_DISK.stripeBytes * stripes });
-      for (let s = 0; s < stripes; s++) this.insertItem(this.root(TREE.DEV), { key: [1, KEY.DEV_EXTENT, bg.start + s * bg.length], size: ON_DISK.devExtentBytes });
-      this.insertItem(this.root(TREE.EXTENT), { key: [bg.start, KEY.BLOCK_GROUP_ITEM, bg.length], size: ON_DISK.blockGroupItemBytes });
-      if (this.config.freeSpaceTree) this.insertItem(this.root(TREE.FREE_SPACE), { key: [bg.start, KEY.FREE_SPACE_INFO, bg.length], size: ON_DISK.freeSpaceInfoBytes });
+      this.insertItem(this.root(TREE.CHUNK), item([256, KEY.CHUNK_ITEM, bg.start], ON_DISK.chunkItemBytes + ON_DISK.stripeBytes * stripes));
+      for (let s = 0; s < stripes; s++) this.insertItem(this.root(TREE.DEV), item([1, KEY.DEV_EXTENT, bg.start + s * bg.length], ON_DISK.devExtentBytes));
+      this.insertItem(this.root(TREE.EXTENT), item([bg.start, KEY.BLOCK_GROUP_ITEM, bg.length], ON_DISK.blockGroupItemBytes));
+      if (this.config.freeSpaceTree) this.insertItem(this.root(TREE.FREE_SPACE), item([bg.start, KEY.FREE_SPACE_INFO, bg.length], ON_DISK.freeSpaceInfoBytes));
     }
   }
 
@@ -864,48 +1089,31 @@ export class BtrfsFs {
   }
 }
 
-/** Appends the items of the subtree `b` with lo <= key <= hi to `out`, in key order. */
-function collectRange(b: Block, lo: Key, hi: Key, out: Item[]): void {
-  if (b.level === 0) {
-    for (let i = lowerBound(b.items, lo); i < b.items.length; i++) {
-      const it = b.items[i]!;
-      if (cmpKey(it.key, hi) > 0) return;
-      out.push(it);
-    }
-    return;
-  }
-  // children before the last one whose first key is <= lo hold nothing in range (the pointer keys are sorted)
-  for (let i = Math.max(0, upperBound(b.ptrs, lo) - 1); i < b.ptrs.length; i++) {
-    if (i > 0 && cmpKey(b.ptrs[i]!.key, hi) > 0) return;
-    collectRange(b.ptrs[i]!.child, lo, hi, out);
-  }
-}
-
 /** Bytes an item takes in its leaf: the btrfs_item header and its data. */
 function itemBytes(it: Item): number {
   return ON_DISK.itemHeaderBytes + it.size;
 }
 
-function lowerBound(items: readonly Item[], key: Key): number {
-  let lo = 0;
-  let hi = items.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (cmpKey(items[mid]!.key, key) < 0) lo = mid + 1;
-    else hi = mid;
+/**
+ * Membership in an extent record's keys (its extent item and keyed backrefs, all with the extent's bytenr as
+ * objectid): a scan for a few, else a set of (offset, type) as one exact number — a block shared by a hundred
+ * snapshots has hundreds of keyed backrefs, rechecked at every commit that changes its references.
+ */
+function keySet(keys: readonly Key[]): (key: Key) => boolean {
+  if (keys.length <= 8) {
+    return key => {
+      for (const k of keys) if (cmpKey(k, key) === 0) return true;
+      return false;
+    };
   }
-  return lo;
-}
-
-function upperBound(ptrs: readonly Ptr[], key: Key): number {
-  let lo = 0;
-  let hi = ptrs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (cmpKey(ptrs[mid]!.key, key) <= 0) lo = mid + 1;
-    else hi = mid;
+  const objectid = keys[0]![0];
+  const packed = (k: Key): number => k[2] * 256 + k[1];
+  if (keys.every(k => k[0] === objectid && k[1] >= 0 && k[1] < 256 && k[2] >= 0 && packed(k) <= Number.MAX_SAFE_INTEGER)) {
+    const set = new Set(keys.map(packed));
+    return key => key[0] === objectid && key[1] >= 0 && key[1] < 256 && key[2] >= 0 && set.has(packed(key));
   }
-  return lo;
+  const set = new Set(keys.map(k => k.join(':')));
+  return key => set.has(key.join(':'));
 }
 
 function mergeRanges(ranges: [number, number][]): [number, number][] {

@@ -7,7 +7,7 @@ import { InoAllocator } from '../../src/fs/inode.js';
 import { Volume, type BackingFs } from '../../src/fs/volume.js';
 import { nameBytes } from './crc32c.js';
 import { DaemonFiles } from './daemon.js';
-import { BtrfsFs, type Block } from './fs.js';
+import { BtrfsFs, item, type Block } from './fs.js';
 import { CONSTANTS, KEY, ON_DISK, TREE, type BtrfsConfig } from './params.js';
 import { Subvol } from './subvolume.js';
 
@@ -96,6 +96,9 @@ export class BtrfsStore implements SnapshotStore<Subvol> {
   readonly top: Subvol;
   private readonly subvolsDir: Inode;
   private readonly live = new Map<number, Subvol>();
+  /** The live subvolumes' apparent sizes summed as last read, and the subvolumes changed since (see Subvol.sizeStale). */
+  private apparentBytes = 0;
+  private readonly sizeStale = new Set<Subvol>();
   private nextId: number = TREE.FIRST_FREE;
   private pending: (() => void)[] = [];
   private readonly backing: BackingFs;
@@ -167,11 +170,14 @@ export class BtrfsStore implements SnapshotStore<Subvol> {
   private link(sv: Subvol): void {
     const n = nameBytes(sv.name);
     const rootTree = this.fs.root(TREE.ROOT);
-    this.fs.insertItem(rootTree, { key: [TREE.FS, KEY.ROOT_REF, sv.id], size: ON_DISK.rootRefBytes + n });
-    this.fs.insertItem(rootTree, { key: [sv.id, KEY.ROOT_BACKREF, TREE.FS], size: ON_DISK.rootRefBytes + n });
+    this.fs.insertItem(rootTree, item([TREE.FS, KEY.ROOT_REF, sv.id], ON_DISK.rootRefBytes + n));
+    this.fs.insertItem(rootTree, item([sv.id, KEY.ROOT_BACKREF, TREE.FS], ON_DISK.rootRefBytes + n));
     this.top.linkSubvolume(this.subvolsDir, sv.name);
-    this.fs.insertItem(this.fs.root(TREE.UUID), { key: [uuidOf(sv.name), KEY.UUID_KEY_SUBVOL, uuidOf(`${sv.name}/lo`)], size: ON_DISK.uuidItemBytes });
+    this.fs.insertItem(this.fs.root(TREE.UUID), item([uuidOf(sv.name), KEY.UUID_KEY_SUBVOL, uuidOf(`${sv.name}/lo`)], ON_DISK.uuidItemBytes));
     this.live.set(sv.id, sv);
+    sv.onSizeStale = s => this.sizeStale.add(s);
+    sv.sizeStale = true;
+    this.sizeStale.add(sv);
   }
 
   private meterFor(sv: Subvol): CostMeter {
@@ -243,6 +249,10 @@ export class BtrfsStore implements SnapshotStore<Subvol> {
     if (dev.removed) return;
     dev.removed = true;
     this.live.delete(dev.id);
+    this.sizeStale.delete(dev);
+    dev.onSizeStale = undefined;
+    this.apparentBytes -= dev.apparentSeen;
+    dev.apparentSeen = 0;
     const n = nameBytes(dev.name);
     const rootTree = this.fs.root(TREE.ROOT);
     this.top.unlinkSubvolume(this.subvolsDir, dev.name);
@@ -271,8 +281,14 @@ export class BtrfsStore implements SnapshotStore<Subvol> {
       else this.background();
     }
     const c = this.fs.committed;
-    let apparentBytes = 0;
-    for (const sv of this.live.values()) apparentBytes += sv.volume.usage().apparentBytes;
+    for (const sv of this.sizeStale) {
+      sv.sizeStale = false;
+      const now = sv.volume.usage().apparentBytes;
+      this.apparentBytes += now - sv.apparentSeen;
+      sv.apparentSeen = now;
+    }
+    this.sizeStale.clear();
+    const apparentBytes = this.apparentBytes;
     return {
       dataBytes: c.dataUsed,
       metadataBytes: c.metadataUsed,

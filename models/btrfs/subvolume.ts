@@ -1,7 +1,7 @@
 import type { Inode } from '../../src/fs/inode.js';
 import type { Volume, VolumeObserver } from '../../src/fs/volume.js';
 import { nameBytes, nameHash } from './crc32c.js';
-import { cmpKey, type BtrfsFs, type Item, type Key, type Root } from './fs.js';
+import { cmpKey, extentItem, holeItem, inlineItem, item, namedItem, type BtrfsFs, type Item, type Key, type Root } from './fs.js';
 import { CONSTANTS, KEY, ON_DISK } from './params.js';
 
 const MAX = Number.MAX_SAFE_INTEGER;
@@ -14,6 +14,8 @@ const MAX = Number.MAX_SAFE_INTEGER;
 export class Subvol implements VolumeObserver {
   volume!: Volume;
   private readonly dirtyInodes = new Set<Inode>();
+  /** The inode `inodeDirtied` last added to `dirtyInodes` while it is still there. */
+  private lastDirtied: Inode | undefined;
   /** Dirty page ranges not yet written back, per inode (delalloc). */
   private readonly delalloc = new Map<Inode, [number, number][]>();
   /** When each inode was first dirtied since its last writeback (the flusher's dirtied_when). */
@@ -34,6 +36,13 @@ export class Subvol implements VolumeObserver {
   registering: { readonly tmp: string; readonly parent: string | undefined } | undefined;
   /** File data written into this subvolume (the ChangesSize of a freshly applied layer). */
   writtenBytes = 0;
+  /**
+   * The volume's apparent size as the store last read it, and whether a change (an inode made or freed, data written
+   * or truncated) may have moved it since: the store re-reads only those, not every subvolume on every reading.
+   */
+  apparentSeen = 0;
+  sizeStale = true;
+  onSizeStale: ((sv: Subvol) => void) | undefined;
 
   constructor(
     readonly fs: BtrfsFs,
@@ -56,21 +65,33 @@ export class Subvol implements VolumeObserver {
 
   // ---------------------------------------------------------------- VolumeObserver
 
+  private sizeChanged(): void {
+    if (this.sizeStale) return;
+    this.sizeStale = true;
+    this.onSizeStale?.(this);
+  }
+
   inodeAllocated(inode: Inode): void {
-    this.fs.insertItem(this.root, { key: [inode.ino, KEY.INODE_ITEM, 0], size: ON_DISK.inodeItemBytes });
+    this.sizeChanged();
+    this.fs.insertItem(this.root, item([inode.ino, KEY.INODE_ITEM, 0], ON_DISK.inodeItemBytes));
     if (inode.kind === 'symlink') {
       // a symlink's target is always an inline extent (btrfs_symlink)
       const n = nameBytes(inode.target!);
-      this.fs.insertItem(this.root, { key: [inode.ino, KEY.EXTENT_DATA, 0], size: ON_DISK.inlineExtentHeaderBytes + n, inline: n });
+      this.fs.insertItem(this.root, inlineItem([inode.ino, KEY.EXTENT_DATA, 0], ON_DISK.inlineExtentHeaderBytes + n, n));
     }
   }
 
   inodeDirtied(inode: Inode): void {
+    // one syscall dirties the same inode several times (size, times, link count): the repeat finds it already there
+    if (inode === this.lastDirtied) return;
     this.dirtyInodes.add(inode);
+    this.lastDirtied = inode;
   }
 
   inodeFreed(inode: Inode): void {
+    this.sizeChanged();
     this.dirtyInodes.delete(inode);
+    if (this.lastDirtied === inode) this.lastDirtied = undefined;
     this.delalloc.delete(inode);
     this.dirtiedAt.delete(inode);
     this.dirIndexes.delete(inode.ino);
@@ -94,10 +115,18 @@ export class Subvol implements VolumeObserver {
 
   dataWritten(inode: Inode, offset: number, length: number): void {
     if (length <= 0) return;
+    this.sizeChanged();
     this.writtenBytes += length;
     const list = this.delalloc.get(inode);
     if (list !== undefined) {
-      list.push([offset, offset + length]);
+      // the ranges only ever count as their union (writeback merges them into pages): a write overlapping or touching
+      // the last one widens it instead of adding another range that lives until writeback
+      const last = list[list.length - 1]!;
+      const end = offset + length;
+      if (offset <= last[1] && end >= last[0]) {
+        if (offset < last[0]) last[0] = offset;
+        if (end > last[1]) last[1] = end;
+      } else list.push([offset, end]);
       return;
     }
     // an inode has dirtiedAt exactly while it has delalloc ranges
@@ -106,6 +135,7 @@ export class Subvol implements VolumeObserver {
   }
 
   dataTruncated(inode: Inode, newSize: number, oldSize: number): void {
+    this.sizeChanged();
     const list = this.delalloc.get(inode);
     if (list !== undefined) {
       const kept = list.filter(r => r[0] < newSize).map(([s, e]) => [s, Math.min(e, newSize)] as [number, number]);
@@ -120,7 +150,7 @@ export class Subvol implements VolumeObserver {
       const { item: inline, path } = this.fs.lookup(this.root, [inode.ino, KEY.EXTENT_DATA, 0]);
       if (inline?.inline !== undefined) {
         if (newSize === 0) this.fs.deleteItem(this.root, inline.key, path);
-        else this.fs.updateItem(this.root, { ...inline, size: ON_DISK.inlineExtentHeaderBytes + Math.min(newSize, inline.inline), inline: Math.min(newSize, inline.inline) }, path);
+        else this.fs.updateItem(this.root, inlineItem(inline.key, ON_DISK.inlineExtentHeaderBytes + Math.min(newSize, inline.inline), Math.min(newSize, inline.inline)), path);
         return;
       }
       this.dropExtents(inode.ino, this.alignUp(newSize), MAX);
@@ -154,7 +184,7 @@ export class Subvol implements VolumeObserver {
 
   /** A directory's DIR_INDEX item for `name` at offset `index`. */
   private addIndex(dirIno: number, index: number, name: string, bytes: number): void {
-    this.fs.insertItem(this.root, { key: [dirIno, KEY.DIR_INDEX, index], size: bytes, names: [name] });
+    this.fs.insertItem(this.root, namedItem([dirIno, KEY.DIR_INDEX, index], bytes, [name]));
     const names = this.dirIndexes.get(dirIno);
     if (names === undefined) return;
     if (names.index.has(name)) names.repeated.add(name);
@@ -199,8 +229,8 @@ export class Subvol implements VolumeObserver {
   /** Adds a name to an item that may hold several (hash collisions in DIR_ITEM, hard links in one dir in INODE_REF). */
   addName(root: Root, key: Key, name: string, bytes: number): void {
     const { item: cur, path } = this.fs.lookup(root, key);
-    if (cur === undefined) this.fs.insertItem(root, { key, size: bytes, names: [name] }, path);
-    else this.fs.updateItem(root, { key, size: cur.size + bytes, names: [...(cur.names ?? []), name] }, path);
+    if (cur === undefined) this.fs.insertItem(root, namedItem(key, bytes, [name]), path);
+    else this.fs.updateItem(root, namedItem(key, cur.size + bytes, [...(cur.names ?? []), name]), path);
   }
 
   removeName(root: Root, key: Key, name: string, bytes: number): void {
@@ -210,7 +240,7 @@ export class Subvol implements VolumeObserver {
     const i = names.indexOf(name);
     if (i >= 0) names.splice(i, 1);
     if (names.length === 0) this.fs.deleteItem(root, key, path);
-    else this.fs.updateItem(root, { key, size: cur.size - bytes, names }, path);
+    else this.fs.updateItem(root, namedItem(key, cur.size - bytes, names), path);
   }
 
   /** A subvolume's entry in this tree's directory `dir` (btrfs_insert_dir_item with a ROOT_ITEM location; no inode ref). */
@@ -231,8 +261,9 @@ export class Subvol implements VolumeObserver {
 
   /** btrfs_run_delayed_items: the inode items of inodes changed in this transaction are written. */
   flushInodes(): void {
-    for (const inode of this.dirtyInodes) this.fs.updateItem(this.root, { key: [inode.ino, KEY.INODE_ITEM, 0], size: ON_DISK.inodeItemBytes });
+    for (const inode of this.dirtyInodes) this.fs.updateItem(this.root, item([inode.ino, KEY.INODE_ITEM, 0], ON_DISK.inodeItemBytes));
     this.dirtyInodes.clear();
+    this.lastDirtied = undefined;
   }
 
   get hasDirtyData(): boolean {
@@ -263,7 +294,7 @@ export class Subvol implements VolumeObserver {
     const inlineMax = Math.min(this.fs.config.maxInline, sector - 1);
     if (pages[0]![0] === 0 && size > 0 && size <= inlineMax && size % sector !== 0) {
       this.dropExtents(inode.ino, 0, MAX);
-      this.fs.insertItem(this.root, { key: [inode.ino, KEY.EXTENT_DATA, 0], size: ON_DISK.inlineExtentHeaderBytes + size, inline: size });
+      this.fs.insertItem(this.root, inlineItem([inode.ino, KEY.EXTENT_DATA, 0], ON_DISK.inlineExtentHeaderBytes + size, size));
       this.dirtyInodes.add(inode);
       return;
     }
@@ -276,7 +307,7 @@ export class Subvol implements VolumeObserver {
       for (let at = s; at < e; at += CONSTANTS.maxExtentBytes) {
         const len = Math.min(CONSTANTS.maxExtentBytes, e - at);
         const bytenr = this.fs.allocData(len);
-        this.fs.insertItem(this.root, { key: [inode.ino, KEY.EXTENT_DATA, at], size: ON_DISK.fileExtentBytes, fe: { bytenr, diskBytes: len, extOffset: 0, numBytes: len } });
+        this.fs.insertItem(this.root, extentItem([inode.ino, KEY.EXTENT_DATA, at], ON_DISK.fileExtentBytes, { bytenr, diskBytes: len, extOffset: 0, numBytes: len }));
       }
     }
     this.dirtyInodes.add(inode);
@@ -291,7 +322,7 @@ export class Subvol implements VolumeObserver {
   }
 
   private insertHole(ino: number, start: number, end: number): void {
-    this.fs.insertItem(this.root, { key: [ino, KEY.EXTENT_DATA, start], size: ON_DISK.fileExtentBytes, hole: end - start });
+    this.fs.insertItem(this.root, holeItem([ino, KEY.EXTENT_DATA, start], ON_DISK.fileExtentBytes, end - start));
   }
 
   /** Without no-holes, a write past the last extent records the gap as a hole item. */
@@ -318,8 +349,8 @@ export class Subvol implements VolumeObserver {
       }
       const piece = (from: number, to: number): Item => {
         const key: Key = [ino, KEY.EXTENT_DATA, from];
-        if (it.fe !== undefined) return { key, size: ON_DISK.fileExtentBytes, fe: { ...it.fe, extOffset: it.fe.extOffset + (from - start), numBytes: to - from } };
-        return { key, size: ON_DISK.fileExtentBytes, hole: to - from };
+        if (it.fe !== undefined) return extentItem(key, ON_DISK.fileExtentBytes, { ...it.fe, extOffset: it.fe.extOffset + (from - start), numBytes: to - from });
+        return holeItem(key, ON_DISK.fileExtentBytes, to - from);
       };
       if (start < s) {
         this.fs.updateItem(this.root, piece(start, s));

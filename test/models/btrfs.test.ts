@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { btrfs } from '../../models/btrfs/index.js';
+import type { Block } from '../../models/btrfs/fs.js';
+import { CONSTANTS, TREE } from '../../models/btrfs/params.js';
 import type { BtrfsStore } from '../../models/btrfs/store.js';
 import type { Subvol } from '../../models/btrfs/subvolume.js';
 import type { SnapshotDriver } from '../../src/block/snapshot-driver.js';
@@ -68,6 +70,50 @@ describe('btrfs trees', () => {
         store.sync();
         expect(store.fs.checkRefs()).toEqual([]);
       }
+    }
+  });
+
+  it('keeps the counted figures (global reserve, apparent size) equal to walking the trees and every subvolume', () => {
+    const h = new Host(model, resolveOptions(model, {}));
+    h.loadImage('busybox', busybox);
+    const store = storeOf(h);
+    const live = (store as unknown as { live: Map<number, Subvol> }).live;
+    const treeBytes = (id: number): number => {
+      const root = store.fs.roots.get(id);
+      if (root === undefined) return 0;
+      let n = 0;
+      const walk = (b: Block): void => {
+        n++;
+        for (const p of b.ptrs) walk(p.child);
+      };
+      walk(root.node);
+      return n * store.fs.nodesize;
+    };
+    const check = (): void => {
+      const u = h.usage(false);
+      const insert = store.fs.nodesize * CONSTANTS.maxLevel * 2 * CONSTANTS.globalReserveMinItems;
+      const walked = Math.min(CONSTANTS.globalReserveMaxBytes, treeBytes(TREE.EXTENT) + treeBytes(TREE.CSUM) + treeBytes(TREE.ROOT) + insert);
+      expect(u.globalReserveBytes).toBe(walked);
+      let apparent = 0;
+      for (const sv of live.values()) apparent += sv.volume.usage().apparentBytes;
+      expect(u.apparentBytes).toBe(apparent);
+    };
+    check();
+    for (let i = 0; i < 4; i++) {
+      const c = h.run(`c${i}`, 'busybox');
+      // enough files that the csum and extent trees split (and shrink again on removal)
+      for (let f = 0; f < 60; f++) writeZeros(c.sys, `/f${f}`, 0, 16 * KiB, O_WRONLY | O_CREAT | O_TRUNC);
+      c.sys.truncate('/f0', 100);
+      c.sys.symlink('/f1', '/link');
+      check();
+      store.sync();
+      check();
+    }
+    for (let i = 0; i < 4; i++) {
+      h.rm(`c${i}`);
+      check();
+      store.sync();
+      check();
     }
   });
 
