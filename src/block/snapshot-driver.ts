@@ -23,7 +23,7 @@ export interface SnapshotStore<D> {
   unmount(dev: D): void;
   /** Device deletion (dm: BLKDISCARD then delete; btrfs: subvolume delete; zfs: destroy). */
   remove(dev: D): void;
-  /** Space in use; `settle` (default) syncs first, as `sync; df` would. */
+  /** Space in use; `settle` (default) syncs first, as `sync; df` would. A fresh object per call: the driver adds to it. */
   usage(settle?: boolean): StorageUsage;
   /** `usage(false).allocatedBytes` alone, when the store can answer it cheaply (per-op accounting). */
   allocatedBytes?(): number;
@@ -154,7 +154,11 @@ export class SnapshotDriver<D> implements StorageDriver {
   }
 
   usage(settle = true): StorageUsage {
-    return { ...this.store.usage(settle), layersCreated: this.layersCreated, mounts: this.mountCount };
+    // the store's reading is fresh: add to it rather than spread it into a copy (per-op accounting reads it often)
+    const u = this.store.usage(settle);
+    u['layersCreated'] = this.layersCreated;
+    u['mounts'] = this.mountCount;
+    return u;
   }
 
   idle(seconds: number): void {
