@@ -52,6 +52,13 @@ export interface Obj {
   counted: number;
   /** The ownership token of the object set that may change it in place (ObjectSet.writable). */
   heldBy: object | undefined;
+  /**
+   * Dirty records of the open txg, kept on the dnode as dn_dirty_records are: level-0 block id (-1: the spill block) to
+   * the bytes charged for it so far; undefined while the object is clean.
+   */
+  dirtyL0: Map<number, number> | undefined;
+  /** dirtyInd[k-1]: dirty level-k indirect blocks by index, with the bytes charged for each. */
+  dirtyInd: (Map<number, number> | undefined)[] | undefined;
 }
 
 /** How an object set's blocks enter and leave the pool: the dataset's birth-time rule, or plain frees for the MOS. */
@@ -96,11 +103,100 @@ export function metaDnodeLevels(p: ZfsParams): number {
 }
 
 function newObj(num: number, kind: ObjKind, blksz: number, nblkptr: number, inRoot = false): Obj {
-  return { num, kind, blksz, nblkptr, nlevels: 1, l0: new Map(), ind: [], live: [], zap: undefined, entries: 0, bonusLive: 0, spill: undefined, spillBytes: 0, inRoot, counted: 0, heldBy: undefined };
+  return {
+    num,
+    kind,
+    blksz,
+    nblkptr,
+    nlevels: 1,
+    l0: new Map(),
+    ind: [],
+    live: [],
+    zap: undefined,
+    entries: 0,
+    bonusLive: 0,
+    spill: undefined,
+    spillBytes: 0,
+    inRoot,
+    counted: 0,
+    heldBy: undefined,
+    dirtyL0: undefined,
+    dirtyInd: undefined,
+  };
 }
 
+/** A private copy of a clean object (objects are only shared between object sets with nothing dirty). */
 function cloneObj(o: Obj): Obj {
-  return { ...o, l0: new Map(o.l0), ind: o.ind.map(m => new Map(m)), live: o.live.map(m => new Map(m)), zap: o.zap?.clone() };
+  return {
+    num: o.num,
+    kind: o.kind,
+    blksz: o.blksz,
+    nblkptr: o.nblkptr,
+    nlevels: o.nlevels,
+    l0: new Map(o.l0),
+    ind: o.ind.map(m => new Map(m)),
+    live: o.live.map(m => new Map(m)),
+    zap: o.zap?.clone(),
+    entries: o.entries,
+    bonusLive: o.bonusLive,
+    spill: o.spill,
+    spillBytes: o.spillBytes,
+    inRoot: o.inRoot,
+    counted: o.counted,
+    heldBy: o.heldBy,
+    dirtyL0: undefined,
+    dirtyInd: undefined,
+  };
+}
+
+/**
+ * An object set's objects by number, in object-number order (the order the meta-dnode holds them): the objects whose
+ * dnodes sit in objset_phys (negative numbers) first. Object numbers are dense (zfs_mknode takes the next free one and
+ * this model never reuses one), so an array indexed by number holds them; copying the table is copying the array.
+ */
+export class ObjTable {
+  private nums: (Obj | undefined)[] = [];
+  /** Objects with negative numbers, at index -num. */
+  private negs: (Obj | undefined)[] = [];
+  size = 0;
+
+  get(num: number): Obj | undefined {
+    return num >= 0 ? this.nums[num] : this.negs[-num];
+  }
+
+  has(num: number): boolean {
+    return this.get(num) !== undefined;
+  }
+
+  set(num: number, o: Obj): void {
+    const a = num >= 0 ? this.nums : this.negs;
+    const i = num >= 0 ? num : -num;
+    while (a.length < i) a.push(undefined);
+    if (a[i] === undefined) this.size++;
+    a[i] = o;
+  }
+
+  delete(num: number): boolean {
+    const a = num >= 0 ? this.nums : this.negs;
+    const i = num >= 0 ? num : -num;
+    if (a[i] === undefined) return false;
+    a[i] = undefined;
+    this.size--;
+    return true;
+  }
+
+  *values(): Generator<Obj> {
+    for (const o of this.negs) if (o !== undefined) yield o;
+    for (const o of this.nums) if (o !== undefined) yield o;
+  }
+
+  copy(): ObjTable {
+    const t = new ObjTable();
+    t.nums = this.nums.slice();
+    t.negs = this.negs.slice();
+    t.size = this.size;
+    return t;
+  }
 }
 
 const META = -1;
@@ -113,13 +209,13 @@ const META = -1;
  * indirect blocks above, the dnode blocks, the meta-dnode's indirect blocks, the root. [R] On-Disk Spec ch. 3-4.
  */
 export class ObjectSet {
-  objects = new Map<number, Obj>();
+  objects = new ObjTable();
   meta: Obj;
   root: Blk | undefined = undefined;
   /** Bytes of every block reachable from the root (the dataset's `referenced`). */
   referenced = 0;
-  /** Dirty blocks of the open txg and the bytes charged for each so far. */
-  private dirty = new Map<Obj, { l0: Map<number, number>; ind: Map<number, number>[] }>();
+  /** Objects with dirty records in the open txg, in the order they were first dirtied (the txg's dirty dnode list). */
+  private dirtyObjs: Obj[] = [];
   private dirtyRoot: number | undefined = undefined;
   /**
    * The objects this object set may change in place carry this token (`heldBy`); others are shared with a clone or
@@ -128,11 +224,19 @@ export class ObjectSet {
   private holder: object = {};
   /** Whether file data was allocated or freed this txg (the accounting objects are rewritten). */
   private spaceChanged = false;
-  /** Live bytes of each dnode block of the meta-dnode: the sum of its objects' `counted` (kept by recount). */
-  private dnodeBlockLive = new Map<number, number>();
+  /** Live bytes of each dnode block of the meta-dnode, by block id: the sum of its objects' `counted` (kept by recount). */
+  private dnodeBlockLive: number[] = [];
   /** The dsl_dir its new blocks are charged to, and whether it is the MOS. */
   owner = 0;
   mos = false;
+  readonly p: ZfsParams;
+  /** Sizes the hot paths read, from the parameters. */
+  private readonly dnodesPerBlock: number;
+  private readonly bpsPerInd: number;
+  private readonly sectorBytes: number;
+  private readonly dataCopies: number;
+  private readonly indirectBytes: number;
+  private readonly blkptrBytes: number;
 
   constructor(
     public host: ObjsetHost,
@@ -140,6 +244,13 @@ export class ObjectSet {
     readonly accountingObjects: number,
   ) {
     const p = host.p;
+    this.p = p;
+    this.dnodesPerBlock = p.dnodeBlockBytes / p.dnodeBytes;
+    this.bpsPerInd = p.indirectBytes / p.blkptrBytes;
+    this.sectorBytes = p.sectorBytes;
+    this.dataCopies = p.dataCopies;
+    this.indirectBytes = p.indirectBytes;
+    this.blkptrBytes = p.blkptrBytes;
     this.meta = newObj(META, 'dnodes', p.dnodeBlockBytes, p.metaDnodeBlkptrs);
     this.meta.nlevels = metaDnodeLevels(p);
     for (let k = 1; k < this.meta.nlevels; k++) {
@@ -164,23 +275,19 @@ export class ObjectSet {
     this.holder = {};
     Object.assign(c, this, {
       host,
-      objects: new Map(this.objects),
+      objects: this.objects.copy(),
       holder: {},
       meta: cloneObj(this.meta),
-      dirty: new Map(),
-      dnodeBlockLive: new Map(this.dnodeBlockLive),
+      dirtyObjs: [],
+      dnodeBlockLive: this.dnodeBlockLive.slice(),
       dirtyRoot: undefined,
       spaceChanged: false,
     });
     return c;
   }
 
-  get p(): ZfsParams {
-    return this.host.p;
-  }
-
   get bpsPerIndirect(): number {
-    return this.p.indirectBytes / this.p.blkptrBytes;
+    return this.bpsPerInd;
   }
 
   /** Object `num` for changing: a private copy if it is still shared with another object set. */
@@ -207,7 +314,7 @@ export class ObjectSet {
   /** Live bytes of one dnode [estimate]: its header, the block pointers in use, the bonus and a spill pointer. */
   dnodeLive(o: Obj): number {
     const top = o.nlevels === 1 ? o.l0.size : (o.ind[o.nlevels - 2]?.size ?? 0);
-    return this.p.dnodeHeaderBytes + Math.min(o.nblkptr, top) * this.p.blkptrBytes + o.bonusLive + (o.spill ? this.p.blkptrBytes : 0);
+    return this.p.dnodeHeaderBytes + Math.min(o.nblkptr, top) * this.blkptrBytes + o.bonusLive + (o.spill ? this.blkptrBytes : 0);
   }
 
   /** What level-0 block `blkid` of `o` would be if written now (undefined: a hole). */
@@ -220,12 +327,10 @@ export class ObjectSet {
         const b = o.zap!.block(blkid);
         return b === undefined ? undefined : this.metaBlk(b.lsize, b.live);
       }
-      case 'bpobj': {
-        const live = Math.min(o.blksz, o.entries * p.bpobjEntryBytes - blkid * o.blksz);
-        return this.metaBlk(o.blksz, live);
-      }
+      case 'bpobj':
+        return this.metaBlk(o.blksz, this.bpobjLive(o, blkid));
       case 'dnodes':
-        return this.metaBlk(p.dnodeBlockBytes, this.dnodeBlockLive.get(blkid) ?? 0);
+        return this.metaBlk(p.dnodeBlockBytes, this.dnodeBlockLive[blkid] ?? 0);
       case 'blob':
         return blkid === 0 ? this.metaBlk(o.blksz, o.blksz) : undefined;
       case 'bonus':
@@ -233,9 +338,37 @@ export class ObjectSet {
     }
   }
 
+  /**
+   * The bytes level-0 block `blkid` of `o` would take if written now, all copies (0: a hole): l0Shape's size without
+   * building the shape, for the charge made at every change.
+   */
+  private l0Bytes(o: Obj, blkid: number): number {
+    switch (o.kind) {
+      case 'data':
+        return roundUp(o.blksz, this.sectorBytes) * this.dataCopies;
+      case 'zap': {
+        const z = o.zap!;
+        const live = z.blockLive(blkid);
+        return live < 0 ? 0 : metaAsize(this.p, z.blockLsize(blkid), live) * this.copies;
+      }
+      case 'bpobj':
+        return metaAsize(this.p, o.blksz, this.bpobjLive(o, blkid)) * this.copies;
+      case 'dnodes':
+        return metaAsize(this.p, this.p.dnodeBlockBytes, this.dnodeBlockLive[blkid] ?? 0) * this.copies;
+      case 'blob':
+        return blkid === 0 ? metaAsize(this.p, o.blksz, o.blksz) * this.copies : 0;
+      case 'bonus':
+        return 0;
+    }
+  }
+
+  private bpobjLive(o: Obj, blkid: number): number {
+    return Math.min(o.blksz, o.entries * this.p.bpobjEntryBytes - blkid * o.blksz);
+  }
+
   /** The dnode block (meta-dnode level-0 block id) holding object `num`. */
   private dnodeBlockOf(num: number): number {
-    return Math.floor(num / (this.p.dnodeBlockBytes / this.p.dnodeBytes));
+    return Math.floor(num / this.dnodesPerBlock);
   }
 
   /**
@@ -252,37 +385,56 @@ export class ObjectSet {
   private addLive(num: number, delta: number): void {
     if (delta === 0) return;
     const blk = this.dnodeBlockOf(num);
-    this.dnodeBlockLive.set(blk, (this.dnodeBlockLive.get(blk) ?? 0) + delta);
+    const a = this.dnodeBlockLive;
+    while (a.length < blk) a.push(0);
+    a[blk] = (a[blk] ?? 0) + delta;
   }
 
   private copiesOf(data: boolean): number {
-    return data ? this.p.dataCopies : this.copies;
+    return data ? this.dataCopies : this.copies;
+  }
+
+  /** Bytes of indirect block `idx` at `level` as written now, all copies (an empty one is still written: one pointer). */
+  private indBytes(o: Obj, level: number, idx: number): number {
+    const live = o.live[level - 1]?.get(idx) ?? 0;
+    const asize = metaAsize(this.p, this.indirectBytes, live * this.blkptrBytes);
+    return (asize === 0 ? metaAsize(this.p, this.indirectBytes, this.blkptrBytes) : asize) * this.copies;
   }
 
   private indShape(o: Obj, level: number, idx: number): { lsize: number; asize: number } | undefined {
     const live = o.live[level - 1]?.get(idx) ?? 0;
-    return this.metaBlk(this.p.indirectBytes, live * this.p.blkptrBytes);
+    return this.metaBlk(this.indirectBytes, live * this.blkptrBytes);
   }
 
   private rootShape(): { lsize: number; asize: number } {
-    const live = this.p.dnodeHeaderBytes * (1 + this.accountingObjects) + this.p.blkptrBytes * (this.meta.nblkptr + this.accountingObjects);
+    const live = this.p.dnodeHeaderBytes * (1 + this.accountingObjects) + this.blkptrBytes * (this.meta.nblkptr + this.accountingObjects);
     return this.metaBlk(this.p.objsetBytes, live)!;
   }
 
   // ---- dirtying ----------------------------------------------------------------------------------------------
 
-  private dirtyOf(o: Obj): { l0: Map<number, number>; ind: Map<number, number>[] } {
-    let d = this.dirty.get(o);
+  /** The dirty level-0 records of `o`, the object joining the txg's dirty list on its first. */
+  private dirtyL0Of(o: Obj): Map<number, number> {
+    let d = o.dirtyL0;
     if (d === undefined) {
-      d = { l0: new Map(), ind: [] };
-      this.dirty.set(o, d);
+      if (o.dirtyInd === undefined) this.dirtyObjs.push(o);
+      d = o.dirtyL0 = new Map();
     }
     return d;
   }
 
+  private dirtyIndOf(o: Obj, level: number): Map<number, number> {
+    let levels = o.dirtyInd;
+    if (levels === undefined) {
+      if (o.dirtyL0 === undefined) this.dirtyObjs.push(o);
+      levels = o.dirtyInd = [];
+    }
+    return (levels[level - 1] ??= new Map());
+  }
+
   private markRoot(): void {
-    const est = blkBytesOf(this.rootShape(), this.copies);
     if (this.dirtyRoot === undefined) {
+      const est = blkBytesOf(this.rootShape(), this.copies);
       this.dirtyRoot = est;
       this.host.charge(est, false);
       this.host.dirtied();
@@ -295,7 +447,7 @@ export class ObjectSet {
       this.markRoot();
       return;
     }
-    this.markL0(this.meta, Math.floor(o.num / (this.p.dnodeBlockBytes / this.p.dnodeBytes)));
+    this.markL0(this.meta, Math.floor(o.num / this.dnodesPerBlock));
   }
 
   /** Levels needed so that block `maxBlkid` is addressable. */
@@ -303,7 +455,7 @@ export class ObjectSet {
     let n = 1;
     let cap = o.nblkptr;
     while (cap <= maxBlkid) {
-      cap *= this.bpsPerIndirect;
+      cap *= this.bpsPerInd;
       n++;
     }
     return n;
@@ -313,7 +465,7 @@ export class ObjectSet {
   private ensureLevels(o: Obj, blkid: number): void {
     const need = this.levelsFor(o, blkid);
     if (need <= o.nlevels) return;
-    const B = this.bpsPerIndirect;
+    const B = this.bpsPerInd;
     for (let k = o.nlevels; k < need; k++) {
       const below = k === 1 ? o.l0 : o.ind[k - 2]!;
       const live = new Map<number, number>();
@@ -327,31 +479,39 @@ export class ObjectSet {
   }
 
   private markInd(o: Obj, level: number, idx: number): void {
-    const d = this.dirtyOf(o);
-    const m = (d.ind[level - 1] ??= new Map());
-    const shape = this.indShape(o, level, idx) ?? this.metaBlk(this.p.indirectBytes, this.p.blkptrBytes)!;
-    const est = blkBytesOf(shape, this.copies);
+    const m = this.dirtyIndOf(o, level);
+    const est = this.indBytes(o, level, idx);
     const had = m.get(idx);
-    this.host.charge(est - (had ?? 0), false);
-    m.set(idx, est);
-    if (had !== undefined) return;
-    if (level + 1 < o.nlevels) this.markInd(o, level + 1, Math.floor(idx / this.bpsPerIndirect));
-    else this.markDnode(o);
+    if (had === undefined) {
+      this.host.charge(est, false);
+      m.set(idx, est);
+      if (level + 1 < o.nlevels) this.markInd(o, level + 1, Math.floor(idx / this.bpsPerInd));
+      else this.markDnode(o);
+    } else if (had !== est) {
+      this.host.charge(est - had, false);
+      m.set(idx, est);
+    }
   }
 
   /** Block `blkid` of `o` is (re)written in the open txg. Returns whether it was clean before. */
   markL0(o: Obj, blkid: number): boolean {
-    this.ensureLevels(o, blkid);
-    const d = this.dirtyOf(o);
-    const shape = this.l0Shape(o, blkid);
-    const data = shape?.data ?? false;
-    const est = shape === undefined ? 0 : blkBytesOf(shape, this.copiesOf(data));
-    const had = d.l0.get(blkid);
-    this.host.charge(est - (had ?? 0), data);
-    d.l0.set(blkid, est);
-    if (had !== undefined) return false;
-    if (o.kind === 'data') this.markSpaceChanged();
-    if (o.nlevels > 1) this.markInd(o, 1, Math.floor(blkid / this.bpsPerIndirect));
+    // a block id the top level already addresses needs no new level (levelsFor would answer 1)
+    if (blkid >= o.nblkptr) this.ensureLevels(o, blkid);
+    const d = o.dirtyL0 ?? this.dirtyL0Of(o);
+    const data = o.kind === 'data';
+    const est = this.l0Bytes(o, blkid);
+    const had = d.get(blkid);
+    if (had !== undefined) {
+      if (had !== est) {
+        this.host.charge(est - had, data);
+        d.set(blkid, est);
+      }
+      return false;
+    }
+    if (est !== 0) this.host.charge(est, data);
+    d.set(blkid, est);
+    if (data) this.markSpaceChanged();
+    if (o.nlevels > 1) this.markInd(o, 1, Math.floor(blkid / this.bpsPerInd));
     else this.markDnode(o);
     return true;
   }
@@ -360,18 +520,25 @@ export class ObjectSet {
   private markSpaceChanged(): void {
     if (this.spaceChanged) return;
     this.spaceChanged = true;
-    for (const o of [...this.objects.values()]) if (o.inRoot) this.touchZapAll(this.writable(o.num)!);
+    // their dnodes sit in objset_phys, numbered -2, -3 (and -4)
+    for (let i = 1; i <= this.accountingObjects; i++) {
+      const o = this.writable(-1 - i);
+      if (o !== undefined) this.touchZapAll(o);
+    }
   }
 
   isL0Dirty(o: Obj, blkid: number): boolean {
-    return this.dirty.get(o)?.l0.has(blkid) ?? false;
+    return o.dirtyL0?.has(blkid) ?? false;
   }
 
   /** Whether `o` has no level-0 block, existing or dirty, other than block 0. */
   onlyL0Zero(o: Obj): boolean {
-    for (const k of o.l0.keys()) if (k !== 0) return false;
-    for (const k of this.dirty.get(o)?.l0.keys() ?? []) if (k > 0) return false;
-    return true;
+    // level-0 ids are >= 0; a dirty map also holds -1 for the spill block
+    const n = o.l0.size;
+    if (n > 1 || (n === 1 && !o.l0.has(0))) return false;
+    const d = o.dirtyL0;
+    if (d === undefined) return true;
+    return d.size - (d.has(0) ? 1 : 0) - (d.has(-1) ? 1 : 0) === 0;
   }
 
   /** Whether level-0 block `blkid` of `o` exists or is dirty. */
@@ -382,17 +549,17 @@ export class ObjectSet {
   /** Level-0 block ids that exist or are dirty (to be written). */
   l0Ids(o: Obj): Set<number> {
     const ids = new Set(o.l0.keys());
-    for (const k of this.dirty.get(o)?.l0.keys() ?? []) if (k >= 0) ids.add(k);
+    if (o.dirtyL0 !== undefined) for (const k of o.dirtyL0.keys()) if (k >= 0) ids.add(k);
     return ids;
   }
 
   /** Frees level-0 block `blkid` of `o` now (truncate, object free, a ZAP block given up). */
   freeL0(o: Obj, blkid: number): void {
-    const d = this.dirty.get(o);
-    const charged = d?.l0.get(blkid);
+    const d = o.dirtyL0;
+    const charged = d?.get(blkid);
     if (charged !== undefined) {
       this.host.charge(-charged, o.kind === 'data');
-      d!.l0.delete(blkid);
+      d!.delete(blkid);
     }
     const old = o.l0.get(blkid);
     if (old === undefined) return;
@@ -409,7 +576,7 @@ export class ObjectSet {
       this.markDnode(o);
       return;
     }
-    const idx = Math.floor(child / this.bpsPerIndirect);
+    const idx = Math.floor(child / this.bpsPerInd);
     const live = o.live[level - 1]!;
     const n = (live.get(idx) ?? 0) - 1;
     if (n > 0) {
@@ -418,7 +585,7 @@ export class ObjectSet {
       return;
     }
     live.delete(idx);
-    this.dirty.get(o)?.ind[level - 1]?.delete(idx);
+    o.dirtyInd?.[level - 1]?.delete(idx);
     const old = o.ind[level - 1]!.get(idx);
     if (old !== undefined) {
       o.ind[level - 1]!.delete(idx);
@@ -432,7 +599,7 @@ export class ObjectSet {
 
   private childBorn(o: Obj, level: number, child: number): void {
     if (level >= o.nlevels) return;
-    const idx = Math.floor(child / this.bpsPerIndirect);
+    const idx = Math.floor(child / this.bpsPerInd);
     const live = o.live[level - 1]!;
     live.set(idx, (live.get(idx) ?? 0) + 1);
   }
@@ -469,8 +636,10 @@ export class ObjectSet {
 
   /** Frees an object: every block below its dnode, and the dnode itself. */
   freeObject(o: Obj): void {
-    for (const blkid of [...o.l0.keys()]) this.freeL0(o, blkid);
-    this.dirty.delete(o);
+    if (o.l0.size > 0) for (const blkid of [...o.l0.keys()]) this.freeL0(o, blkid);
+    // its dirty records are dropped (dnode_free: nothing of it is written); it stays on the dirty list, skipped at sync
+    o.dirtyL0 = undefined;
+    o.dirtyInd = undefined;
     if (o.spill) {
       this.remove(o.spill);
       o.spill = undefined;
@@ -484,7 +653,8 @@ export class ObjectSet {
   touchZap(o: Obj): void {
     const z = o.zap!;
     if (!z.hasDirty()) return;
-    const { dirty, freed } = z.takeDirty();
+    const freed = z.takeFreed();
+    const dirty = z.takeDirty();
     if (o.blksz !== z.blockBytes) {
       o.blksz = z.blockBytes;
       this.markDnode(o);
@@ -504,11 +674,11 @@ export class ObjectSet {
   }
 
   private markSpill(o: Obj): void {
-    const d = this.dirtyOf(o);
+    const d = this.dirtyL0Of(o);
     const est = o.spillBytes === 0 ? 0 : blkBytesOf(this.metaBlk(o.spillBytes, o.spillBytes - 16)!, this.copies);
-    const had = d.l0.get(-1);
+    const had = d.get(-1);
     this.host.charge(est - (had ?? 0), false);
-    d.l0.set(-1, est);
+    d.set(-1, est);
   }
 
   // ---- sync --------------------------------------------------------------------------------------------------
@@ -522,15 +692,24 @@ export class ObjectSet {
       written += blkBytes(b);
       this.host.place(b);
     };
-    // objects first (their dnode blocks become dirty), then the meta-dnode
-    const order = [...this.dirty.keys()].filter(o => o !== this.meta);
-    for (const o of order) this.syncObj(o, place);
-    if (this.dirty.has(this.meta)) this.syncObj(this.meta, place);
+    // objects first (their dnode blocks become dirty), then the meta-dnode; objects first dirtied while syncing are
+    // not written in this txg
+    const dirty = this.dirtyObjs;
+    const n = dirty.length;
+    for (let i = 0; i < n; i++) {
+      const o = dirty[i]!;
+      if (o !== this.meta) this.syncObj(o, place);
+    }
+    if (this.meta.dirtyL0 !== undefined || this.meta.dirtyInd !== undefined) this.syncObj(this.meta, place);
     const old = this.root;
     this.root = this.add(this.rootShape(), false);
     if (old) this.remove(old);
     place(this.root);
-    this.dirty.clear();
+    for (const o of dirty) {
+      o.dirtyL0 = undefined;
+      o.dirtyInd = undefined;
+    }
+    this.dirtyObjs = [];
     this.dirtyRoot = undefined;
     this.spaceChanged = false;
     return written;
@@ -541,32 +720,35 @@ export class ObjectSet {
   }
 
   private syncObj(o: Obj, place: (b: Blk) => void): void {
-    const d = this.dirty.get(o);
-    if (d === undefined || !this.objects.has(o.num) && o !== this.meta) return;
-    for (const blkid of [...d.l0.keys()].sort((a, b) => a - b)) {
-      if (blkid === -1) {
-        const old = o.spill;
-        o.spill = o.spillBytes === 0 ? undefined : this.add(this.metaBlk(o.spillBytes, o.spillBytes - 16)!, false);
-        this.recount(o);
+    if (o.dirtyL0 === undefined && o.dirtyInd === undefined) return;
+    if (o !== this.meta && this.objects.get(o.num) !== o) return;
+    const l0 = o.dirtyL0;
+    if (l0 !== undefined) {
+      for (const blkid of [...l0.keys()].sort((a, b) => a - b)) {
+        if (blkid === -1) {
+          const old = o.spill;
+          o.spill = o.spillBytes === 0 ? undefined : this.add(this.metaBlk(o.spillBytes, o.spillBytes - 16)!, false);
+          this.recount(o);
+          if (old) this.remove(old);
+          if (o.spill) place(o.spill);
+          continue;
+        }
+        const shape = this.l0Shape(o, blkid);
+        const old = o.l0.get(blkid);
+        if (shape === undefined) {
+          if (old !== undefined) this.freeL0(o, blkid);
+          continue;
+        }
+        const b = this.add(shape, shape.data);
         if (old) this.remove(old);
-        if (o.spill) place(o.spill);
-        continue;
+        else this.childBorn(o, 1, blkid);
+        o.l0.set(blkid, b);
+        this.recount(o);
+        place(b);
       }
-      const shape = this.l0Shape(o, blkid);
-      const old = o.l0.get(blkid);
-      if (shape === undefined) {
-        if (old !== undefined) this.freeL0(o, blkid);
-        continue;
-      }
-      const b = this.add(shape, shape.data);
-      if (old) this.remove(old);
-      else this.childBorn(o, 1, blkid);
-      o.l0.set(blkid, b);
-      this.recount(o);
-      place(b);
     }
     for (let level = 1; level < o.nlevels; level++) {
-      const m = d.ind[level - 1];
+      const m = o.dirtyInd?.[level - 1];
       if (m === undefined) continue;
       for (const idx of [...m.keys()].sort((a, b) => a - b)) {
         const shape = this.indShape(o, level, idx);
