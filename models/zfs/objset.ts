@@ -32,7 +32,7 @@ export interface Obj {
   blksz: number;
   readonly nblkptr: number;
   nlevels: number;
-  l0: Map<number, Blk>;
+  l0: BlockMap<Blk>;
   /** ind[k-1]: the level-k indirect blocks by index. */
   ind: Map<number, Blk>[];
   /** live[k-1]: for each level-k index, how many level-(k-1) blocks exist below it. */
@@ -56,7 +56,7 @@ export interface Obj {
    * Dirty records of the open txg, kept on the dnode as dn_dirty_records are: level-0 block id (-1: the spill block) to
    * the bytes charged for it so far; undefined while the object is clean.
    */
-  dirtyL0: Map<number, number> | undefined;
+  dirtyL0: BlockMap<number> | undefined;
   /** dirtyInd[k-1]: dirty level-k indirect blocks by index, with the bytes charged for each. */
   dirtyInd: (Map<number, number> | undefined)[] | undefined;
 }
@@ -76,10 +76,102 @@ export interface ObjsetHost {
   dirtied(): void;
 }
 
-/** Rounds up to a multiple of `unit`. */
+/** Rounds up to a multiple of `unit` (n and unit integers, unit > 0): remainder arithmetic keeps small sizes integers. */
 export function roundUp(n: number, unit: number): number {
-  return Math.ceil(n / unit) * unit;
+  const r = n % unit;
+  return r === 0 ? n : r > 0 ? n - r + unit : n - r;
 }
+
+const NO_KEY = -2;
+
+/**
+ * A map from block id (>= -1) to V, with a Map's answers and insertion order, holding its entry inline while it has at
+ * most one: most objects have a single level-0 block (a file below recordsize, a microzap, a dnode's bonus), and most
+ * dirty dnodes one dirty record, so a Map (and its hash table) per object is only built for the others.
+ */
+export class BlockMap<V> {
+  private k0 = NO_KEY;
+  private v0: V | undefined = undefined;
+  private m: Map<number, V> | undefined = undefined;
+
+  get size(): number {
+    return this.m !== undefined ? this.m.size : this.k0 === NO_KEY ? 0 : 1;
+  }
+
+  get(k: number): V | undefined {
+    if (this.m !== undefined) return this.m.get(k);
+    return k === this.k0 ? this.v0 : undefined;
+  }
+
+  has(k: number): boolean {
+    if (this.m !== undefined) return this.m.has(k);
+    return k === this.k0;
+  }
+
+  set(k: number, v: V): this {
+    if (this.m !== undefined) {
+      this.m.set(k, v);
+    } else if (this.k0 === NO_KEY || this.k0 === k) {
+      this.k0 = k;
+      this.v0 = v;
+    } else {
+      this.m = new Map<number, V>().set(this.k0, this.v0 as V).set(k, v);
+      this.k0 = NO_KEY;
+      this.v0 = undefined;
+    }
+    return this;
+  }
+
+  delete(k: number): boolean {
+    if (this.m !== undefined) return this.m.delete(k);
+    if (k !== this.k0 || k === NO_KEY) return false;
+    this.k0 = NO_KEY;
+    this.v0 = undefined;
+    return true;
+  }
+
+  /** The first key in insertion order (undefined when empty). */
+  firstKey(): number | undefined {
+    if (this.m !== undefined) {
+      for (const k of this.m.keys()) return k;
+      return undefined;
+    }
+    return this.k0 === NO_KEY ? undefined : this.k0;
+  }
+
+  *keys(): Generator<number> {
+    if (this.m !== undefined) yield* this.m.keys();
+    else if (this.k0 !== NO_KEY) yield this.k0;
+  }
+
+  *values(): Generator<V> {
+    if (this.m !== undefined) yield* this.m.values();
+    else if (this.k0 !== NO_KEY) yield this.v0 as V;
+  }
+
+  *entries(): Generator<[number, V]> {
+    if (this.m !== undefined) yield* this.m.entries();
+    else if (this.k0 !== NO_KEY) yield [this.k0, this.v0 as V];
+  }
+
+  [Symbol.iterator](): Generator<[number, V]> {
+    return this.entries();
+  }
+
+  copy(): BlockMap<V> {
+    const c = new BlockMap<V>();
+    if (this.m !== undefined) c.m = new Map(this.m);
+    else {
+      c.k0 = this.k0;
+      c.v0 = this.v0;
+    }
+    return c;
+  }
+}
+
+/** The indirect levels of an object with none (nlevels 1): shared, replaced by its own arrays when it grows a level. */
+const NO_IND: Map<number, Blk>[] = Object.freeze([]) as unknown as Map<number, Blk>[];
+const NO_LIVE: Map<number, number>[] = Object.freeze([]) as unknown as Map<number, number>[];
 
 /**
  * Physical and allocated size of a metadata block of `lsize` of which `live` bytes carry something [estimate]: metadata
@@ -109,9 +201,9 @@ function newObj(num: number, kind: ObjKind, blksz: number, nblkptr: number, inRo
     blksz,
     nblkptr,
     nlevels: 1,
-    l0: new Map(),
-    ind: [],
-    live: [],
+    l0: new BlockMap(),
+    ind: NO_IND,
+    live: NO_LIVE,
     zap: undefined,
     entries: 0,
     bonusLive: 0,
@@ -133,9 +225,9 @@ function cloneObj(o: Obj): Obj {
     blksz: o.blksz,
     nblkptr: o.nblkptr,
     nlevels: o.nlevels,
-    l0: new Map(o.l0),
-    ind: o.ind.map(m => new Map(m)),
-    live: o.live.map(m => new Map(m)),
+    l0: o.l0.copy(),
+    ind: o.ind.length === 0 ? NO_IND : o.ind.map(m => new Map(m)),
+    live: o.live.length === 0 ? NO_LIVE : o.live.map(m => new Map(m)),
     zap: o.zap?.clone(),
     entries: o.entries,
     bonusLive: o.bonusLive,
@@ -253,6 +345,8 @@ export class ObjectSet {
     this.blkptrBytes = p.blkptrBytes;
     this.meta = newObj(META, 'dnodes', p.dnodeBlockBytes, p.metaDnodeBlkptrs);
     this.meta.nlevels = metaDnodeLevels(p);
+    this.meta.ind = [];
+    this.meta.live = [];
     for (let k = 1; k < this.meta.nlevels; k++) {
       this.meta.ind.push(new Map());
       this.meta.live.push(new Map());
@@ -414,11 +508,11 @@ export class ObjectSet {
   // ---- dirtying ----------------------------------------------------------------------------------------------
 
   /** The dirty level-0 records of `o`, the object joining the txg's dirty list on its first. */
-  private dirtyL0Of(o: Obj): Map<number, number> {
+  private dirtyL0Of(o: Obj): BlockMap<number> {
     let d = o.dirtyL0;
     if (d === undefined) {
       if (o.dirtyInd === undefined) this.dirtyObjs.push(o);
-      d = o.dirtyL0 = new Map();
+      d = o.dirtyL0 = new BlockMap();
     }
     return d;
   }
@@ -466,6 +560,10 @@ export class ObjectSet {
     const need = this.levelsFor(o, blkid);
     if (need <= o.nlevels) return;
     const B = this.bpsPerInd;
+    if (o.ind === NO_IND) {
+      o.ind = [];
+      o.live = [];
+    }
     for (let k = o.nlevels; k < need; k++) {
       const below = k === 1 ? o.l0 : o.ind[k - 2]!;
       const live = new Map<number, number>();
@@ -636,7 +734,8 @@ export class ObjectSet {
 
   /** Frees an object: every block below its dnode, and the dnode itself. */
   freeObject(o: Obj): void {
-    if (o.l0.size > 0) for (const blkid of [...o.l0.keys()]) this.freeL0(o, blkid);
+    if (o.l0.size === 1) this.freeL0(o, o.l0.firstKey()!);
+    else if (o.l0.size > 1) for (const blkid of [...o.l0.keys()]) this.freeL0(o, blkid);
     // its dirty records are dropped (dnode_free: nothing of it is written); it stays on the dirty list, skipped at sync
     o.dirtyL0 = undefined;
     o.dirtyInd = undefined;
@@ -659,8 +758,8 @@ export class ObjectSet {
       o.blksz = z.blockBytes;
       this.markDnode(o);
     }
-    for (const b of freed) this.freeL0(o, b);
-    for (const b of dirty) this.markL0(o, b);
+    for (let i = 0; i < freed.length; i++) this.freeL0(o, freed[i]!);
+    for (let i = 0; i < dirty.length; i++) this.markL0(o, dirty[i]!);
   }
 
   /** The bonus or spill of `o` changed. */
