@@ -185,9 +185,10 @@ export class Dataset implements VolumeObserver {
   private dirtyRecord(o: Obj, blkid: number, from: number, to: number): void {
     const start = blkid * o.blksz;
     const partial = from > start || to < start + o.blksz;
+    // a record already dirty in this txg was read (and copied) when it was first dirtied
+    if (!this.os.markL0(o, blkid) || !partial) return;
     const old = o.l0.get(blkid);
-    const fresh = this.os.markL0(o, blkid);
-    if (fresh && partial && old !== undefined && old.birth <= this.prevSnapTxg) this.onCopy(old.lsize);
+    if (old !== undefined && old.birth <= this.prevSnapTxg) this.onCopy(old.lsize);
   }
 
   /** zfs_write/zfs_extend: while a file has one block, that block grows (to the write's end, up to recordsize). */

@@ -17,19 +17,39 @@ function zfsBacking(p: ZfsParams): BackingFs {
 
 /**
  * The meter a dataset's Volume charges: its own byte counts are dropped (the object set charges what zfs writes), and
- * each path component it resolves is one ZAP lookup on the host's meter (zfs_dirlook -> zap_lookup).
+ * each path component it resolves is one ZAP lookup on the host's meter (zfs_dirlook -> zap_lookup). A class with
+ * the forwarding on its prototype, so every dataset's meter has one shape.
  */
+class ZplMeter implements CostMeter {
+  dataBytes = 0;
+  metadataBytes = 0;
+  copyUpBytes = 0;
+  private seenLookups = 0;
+
+  constructor(private readonly host: CostMeter) {}
+
+  get lookups(): number {
+    return this.seenLookups;
+  }
+  set lookups(v: number) {
+    if (v > this.seenLookups) this.host.lookups += v - this.seenLookups;
+    this.seenLookups = v;
+  }
+
+  reset(): void {
+    this.dataBytes = 0;
+    this.metadataBytes = 0;
+    this.copyUpBytes = 0;
+    this.lookups = 0;
+  }
+
+  snapshot(): { dataBytes: number; metadataBytes: number; copyUpBytes: number; lookups: number } {
+    return { dataBytes: this.dataBytes, metadataBytes: this.metadataBytes, copyUpBytes: this.copyUpBytes, lookups: this.lookups };
+  }
+}
+
 function zplMeter(host: CostMeter): CostMeter {
-  const m = new CostMeter();
-  let seen = 0;
-  Object.defineProperty(m, 'lookups', {
-    get: () => seen,
-    set: (v: number) => {
-      if (v > seen) host.lookups += v - seen;
-      seen = v;
-    },
-  });
-  return m;
+  return new ZplMeter(host);
 }
 
 /** A host for an object set: a dataset's (birth-time rule, dead lists) or the MOS's (plain frees). */
