@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { SnapshotStore } from '../../src/block/snapshot-driver.js';
 import type { DriverEnv, StorageUsage } from '../../src/engine/driver.js';
-import { CostMeter } from '../../src/fs/cost.js';
+import type { CostMeter } from '../../src/fs/cost.js';
 import { fail } from '../../src/fs/errno.js';
 import { InoAllocator } from '../../src/fs/inode.js';
 import { Volume, type BackingFs } from '../../src/fs/volume.js';
