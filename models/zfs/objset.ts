@@ -56,7 +56,7 @@ export interface Obj {
    * Dirty records of the open txg, kept on the dnode as dn_dirty_records are: level-0 block id (-1: the spill block) to
    * the bytes charged for it so far; undefined while the object is clean.
    */
-  dirtyL0: BlockMap<number> | undefined;
+  dirtyL0: DirtyRecords | undefined;
   /** dirtyInd[k-1]: dirty level-k indirect blocks by index, with the bytes charged for each. */
   dirtyInd: (Map<number, number> | undefined)[] | undefined;
 }
@@ -166,6 +166,53 @@ export class BlockMap<V> {
       c.v0 = this.v0;
     }
     return c;
+  }
+}
+
+/** Dirty level-0 records of one object: block id to the bytes charged for it so far. */
+export interface DirtyRecords {
+  readonly size: number;
+  get(k: number): number | undefined;
+  has(k: number): boolean;
+  set(k: number, v: number): unknown;
+  delete(k: number): boolean;
+  keys(): Iterable<number>;
+}
+
+/**
+ * The meta-dnode's dirty records: its level-0 blocks are the dnode blocks, numbered densely as object numbers are, and
+ * nearly every change dirties one (the changed dnode's), so they are kept in an array by block id.
+ */
+class DenseDirtyRecords implements DirtyRecords {
+  /** Bytes charged by block id; undefined where the block is clean. */
+  readonly at: (number | undefined)[] = [];
+  size = 0;
+
+  get(k: number): number | undefined {
+    return this.at[k];
+  }
+
+  has(k: number): boolean {
+    return this.at[k] !== undefined;
+  }
+
+  set(k: number, v: number): this {
+    const a = this.at;
+    while (a.length < k) a.push(undefined);
+    if (a[k] === undefined) this.size++;
+    a[k] = v;
+    return this;
+  }
+
+  delete(k: number): boolean {
+    if (this.at[k] === undefined) return false;
+    this.at[k] = undefined;
+    this.size--;
+    return true;
+  }
+
+  *keys(): Generator<number> {
+    for (let i = 0; i < this.at.length; i++) if (this.at[i] !== undefined) yield i;
   }
 }
 
@@ -318,6 +365,10 @@ export class ObjectSet {
   private spaceChanged = false;
   /** Live bytes of each dnode block of the meta-dnode, by block id: the sum of its objects' `counted` (kept by recount). */
   private dnodeBlockLive: number[] = [];
+  /** What each dnode block would take written now, all copies (metaAsize of its live bytes), kept with dnodeBlockLive. */
+  private dnodeBlockEst: number[] = [];
+  /** The meta-dnode's dirty records (meta.dirtyL0) while it has any. */
+  private metaDirty: DenseDirtyRecords | undefined = undefined;
   /** The dsl_dir its new blocks are charged to, and whether it is the MOS. */
   owner = 0;
   mos = false;
@@ -374,6 +425,8 @@ export class ObjectSet {
       meta: cloneObj(this.meta),
       dirtyObjs: [],
       dnodeBlockLive: this.dnodeBlockLive.slice(),
+      dnodeBlockEst: this.dnodeBlockEst.slice(),
+      metaDirty: undefined,
       dirtyRoot: undefined,
       spaceChanged: false,
     });
@@ -448,7 +501,7 @@ export class ObjectSet {
       case 'bpobj':
         return metaAsize(this.p, o.blksz, this.bpobjLive(o, blkid)) * this.copies;
       case 'dnodes':
-        return metaAsize(this.p, this.p.dnodeBlockBytes, this.dnodeBlockLive[blkid] ?? 0) * this.copies;
+        return this.dnodeBlockEst[blkid] ?? 0;
       case 'blob':
         return blkid === 0 ? metaAsize(this.p, o.blksz, o.blksz) * this.copies : 0;
       case 'bonus':
@@ -480,8 +533,12 @@ export class ObjectSet {
     if (delta === 0) return;
     const blk = this.dnodeBlockOf(num);
     const a = this.dnodeBlockLive;
+    const e = this.dnodeBlockEst;
     while (a.length < blk) a.push(0);
-    a[blk] = (a[blk] ?? 0) + delta;
+    while (e.length < blk) e.push(0);
+    const live = (a[blk] ?? 0) + delta;
+    a[blk] = live;
+    e[blk] = metaAsize(this.p, this.p.dnodeBlockBytes, live) * this.copies;
   }
 
   private copiesOf(data: boolean): number {
@@ -508,11 +565,12 @@ export class ObjectSet {
   // ---- dirtying ----------------------------------------------------------------------------------------------
 
   /** The dirty level-0 records of `o`, the object joining the txg's dirty list on its first. */
-  private dirtyL0Of(o: Obj): BlockMap<number> {
+  private dirtyL0Of(o: Obj): DirtyRecords {
     let d = o.dirtyL0;
     if (d === undefined) {
       if (o.dirtyInd === undefined) this.dirtyObjs.push(o);
-      d = o.dirtyL0 = new BlockMap();
+      if (o === this.meta) d = o.dirtyL0 = this.metaDirty = new DenseDirtyRecords();
+      else d = o.dirtyL0 = new BlockMap<number>();
     }
     return d;
   }
@@ -541,7 +599,18 @@ export class ObjectSet {
       this.markRoot();
       return;
     }
-    this.markL0(this.meta, Math.floor(o.num / this.dnodesPerBlock));
+    const blk = Math.floor(o.num / this.dnodesPerBlock);
+    const had = this.metaDirty?.at[blk];
+    if (had === undefined) {
+      this.markL0(this.meta, blk);
+      return;
+    }
+    // already dirty in this txg: markL0's answer for a dirty block, its estimate brought up to date
+    const est = this.dnodeBlockEst[blk] ?? 0;
+    if (est !== had) {
+      this.host.charge(est - had, false);
+      this.metaDirty!.at[blk] = est;
+    }
   }
 
   /** Levels needed so that block `maxBlkid` is addressable. */
@@ -593,8 +662,8 @@ export class ObjectSet {
 
   /** Block `blkid` of `o` is (re)written in the open txg. Returns whether it was clean before. */
   markL0(o: Obj, blkid: number): boolean {
-    // a block id the top level already addresses needs no new level (levelsFor would answer 1)
-    if (blkid >= o.nblkptr) this.ensureLevels(o, blkid);
+    // a block id the top level already addresses needs no new level
+    if (blkid >= o.nblkptr && blkid >= o.nblkptr * Math.pow(this.bpsPerInd, o.nlevels - 1)) this.ensureLevels(o, blkid);
     const d = o.dirtyL0 ?? this.dirtyL0Of(o);
     const data = o.kind === 'data';
     const est = this.l0Bytes(o, blkid);
@@ -809,6 +878,7 @@ export class ObjectSet {
       o.dirtyInd = undefined;
     }
     this.dirtyObjs = [];
+    this.metaDirty = undefined;
     this.dirtyRoot = undefined;
     this.spaceChanged = false;
     return written;
