@@ -820,6 +820,16 @@ export class ObjectSet {
   /** After ZAP changes: its dirty blocks are rewritten, the ones it gave up are freed; the block size follows. */
   touchZap(o: Obj): void {
     const z = o.zap!;
+    if (z.micro) {
+      // a microzap has one block and gives none up
+      if (!z.takeMicroDirty()) return;
+      if (o.blksz !== z.blockBytes) {
+        o.blksz = z.blockBytes;
+        this.markDnode(o);
+      }
+      this.markL0(o, 0);
+      return;
+    }
     if (!z.hasDirty()) return;
     const freed = z.takeFreed();
     const dirty = z.takeDirty();

@@ -126,8 +126,9 @@ export class Zap {
         else this.microBytes = grown;
       }
       if (this.micro) {
-        if (!this.microNames.has(name)) this.microEntryLive += 15 + bytes;
+        const before = this.microNames.size;
         this.microNames.set(name, bytes);
+        if (this.microNames.size > before) this.microEntryLive += 15 + bytes;
         this.microDirty = true;
         return;
       }
@@ -137,11 +138,7 @@ export class Zap {
 
   remove(name: string): void {
     if (this.micro) {
-      const bytes = this.microNames.get(name);
-      if (bytes !== undefined) {
-        this.microNames.delete(name);
-        this.microEntryLive -= 15 + bytes;
-      }
+      if (this.microNames.delete(name)) this.microEntryLive -= 15 + nameBytes(name);
       this.microDirty = true;
       return;
     }
@@ -242,6 +239,13 @@ export class Zap {
     const out = [...this.freed];
     this.freed.clear();
     return out;
+  }
+
+  /** A microzap's one block was changed since the last call (cleared by the call); false for a fatzap. */
+  takeMicroDirty(): boolean {
+    const d = this.microDirty;
+    this.microDirty = false;
+    return d;
   }
 
   hasDirty(): boolean {
