@@ -25,7 +25,7 @@ export interface Snapshot {
   deadlist: Deadlist;
   /** The object set as it was (what a clone starts from). */
   readonly os: ObjectSet;
-  /** Every block the snapshot references (for checks and inspect). */
+  /** Every block the snapshot references (for checks and inspect), walked from its frozen object set. */
   readonly blocks: readonly Blk[];
   readonly referenced: number;
   clones: number;

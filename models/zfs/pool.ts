@@ -379,7 +379,11 @@ export class ZfsPool implements SnapshotStore<Dataset> {
       ds: parent,
       deadlist: parent.deadlist,
       os: frozen,
-      blocks: [...parent.os.blocks()],
+      // the frozen object set is never written (the head copies an object before changing it): its blocks are the
+      // snapshot's, walked when asked rather than listed at every `zfs snapshot`
+      get blocks() {
+        return [...frozen.blocks()];
+      },
       referenced: parent.os.referenced,
       clones: 0,
       deferDestroy: false,
