@@ -25,7 +25,7 @@ export interface Snapshot {
   deadlist: Deadlist;
   /** The object set as it was (what a clone starts from). */
   readonly os: ObjectSet;
-  /** Every block the snapshot references (for checks and inspect). */
+  /** Every block the snapshot references (for checks and inspect), walked from its frozen object set. */
   readonly blocks: readonly Blk[];
   readonly referenced: number;
   clones: number;
@@ -43,11 +43,26 @@ export interface XattrDir {
   readonly files: Map<string, { num: number; value: Uint8Array }>;
 }
 
+/**
+ * Sums over Docker's layer datasets of what `zfs list -o space` reports per dataset, kept as blocks come and go (the
+ * pool's dsl_dir accounting is running sums too: dd_used_bytes and friends change with every block born or killed).
+ */
+export interface SpaceTotals {
+  referenced: number;
+  usedByDataset: number;
+  usedBySnapshots: number;
+  apparent: number;
+  snapshots: number;
+}
+
 /** The pool services a dataset uses. */
 export interface DatasetPool {
   readonly p: ZfsParams;
+  readonly totals: SpaceTotals;
   free(b: Blk): void;
   appendDead(dl: Deadlist, b: Blk): void;
+  /** The dataset's POSIX tree changed size (files written, truncated, created or freed). */
+  apparentChanged(ds: Dataset): void;
 }
 
 /**
@@ -66,6 +81,12 @@ export class Dataset implements VolumeObserver {
   usedByDataset = 0;
   destroyed = false;
   mounted = false;
+  /** Whether its figures are in the pool's totals (a layer's dataset, not destroyed), and what they hold of it. */
+  counted = false;
+  snapUsed = 0;
+  apparentSeen = 0;
+  /** The tree changed size since apparentSeen was read. */
+  apparentStale = false;
   xattrDirs = new Map<number, XattrDir>();
 
   constructor(
@@ -84,14 +105,41 @@ export class Dataset implements VolumeObserver {
 
   /** A block joins the head's tree. */
   placed(b: Blk): void {
-    if (b.birth > this.originTxg) this.usedByDataset += blkBytes(b);
+    const n = blkBytes(b);
+    const mine = b.birth > this.originTxg;
+    if (mine) this.usedByDataset += n;
+    if (this.counted) {
+      const t = this.pool.totals;
+      t.referenced += n;
+      if (mine) t.usedByDataset += n;
+    }
   }
 
   /** The birth-time rule: a block born after the last snapshot is freed; an older one goes on the dead list. */
   dropped(b: Blk): void {
-    if (b.birth > this.originTxg) this.usedByDataset -= blkBytes(b);
+    const n = blkBytes(b);
+    const mine = b.birth > this.originTxg;
+    if (mine) this.usedByDataset -= n;
     if (b.birth > this.prevSnapTxg) this.pool.free(b);
-    else this.pool.appendDead(this.deadlist, b);
+    else {
+      this.pool.appendDead(this.deadlist, b);
+      if (mine) this.snapUsed += n;
+    }
+    if (this.counted) {
+      const t = this.pool.totals;
+      t.referenced -= n;
+      if (mine) {
+        t.usedByDataset -= n;
+        if (b.birth <= this.prevSnapTxg) t.usedBySnapshots += n;
+      }
+    }
+  }
+
+  /** The tree's size may have changed: the pool reads it again at its next usage. */
+  private sized(): void {
+    if (this.apparentStale) return;
+    this.apparentStale = true;
+    this.pool.apparentChanged(this);
   }
 
   /** `usedbysnapshots`: blocks this dataset wrote that only its snapshots still hold. */
@@ -128,6 +176,7 @@ export class Dataset implements VolumeObserver {
   }
 
   inodeAllocated(inode: Inode): void {
+    this.sized();
     const p = this.p;
     let o: Obj;
     if (inode.kind === 'file') {
@@ -149,6 +198,7 @@ export class Dataset implements VolumeObserver {
   }
 
   inodeFreed(inode: Inode): void {
+    this.sized();
     const o = this.obj(inode);
     if (o === undefined) return;
     const x = this.xattrDirs.get(inode.ino);
@@ -185,9 +235,10 @@ export class Dataset implements VolumeObserver {
   private dirtyRecord(o: Obj, blkid: number, from: number, to: number): void {
     const start = blkid * o.blksz;
     const partial = from > start || to < start + o.blksz;
+    // a record already dirty in this txg was read (and copied) when it was first dirtied
+    if (!this.os.markL0(o, blkid) || !partial) return;
     const old = o.l0.get(blkid);
-    const fresh = this.os.markL0(o, blkid);
-    if (fresh && partial && old !== undefined && old.birth <= this.prevSnapTxg) this.onCopy(old.lsize);
+    if (old !== undefined && old.birth <= this.prevSnapTxg) this.onCopy(old.lsize);
   }
 
   /** zfs_write/zfs_extend: while a file has one block, that block grows (to the write's end, up to recordsize). */
@@ -208,6 +259,7 @@ export class Dataset implements VolumeObserver {
   }
 
   dataWritten(inode: Inode, offset: number, length: number): void {
+    this.sized();
     const o = this.obj(inode);
     if (o === undefined || length === 0) return;
     const end = offset + length;
@@ -218,6 +270,7 @@ export class Dataset implements VolumeObserver {
   }
 
   dataTruncated(inode: Inode, newSize: number, oldSize: number): void {
+    this.sized();
     const o = this.obj(inode);
     if (o === undefined) return;
     if (newSize > oldSize) {

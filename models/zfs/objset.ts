@@ -32,7 +32,7 @@ export interface Obj {
   blksz: number;
   readonly nblkptr: number;
   nlevels: number;
-  l0: Map<number, Blk>;
+  l0: BlockMap<Blk>;
   /** ind[k-1]: the level-k indirect blocks by index. */
   ind: Map<number, Blk>[];
   /** live[k-1]: for each level-k index, how many level-(k-1) blocks exist below it. */
@@ -52,6 +52,13 @@ export interface Obj {
   counted: number;
   /** The ownership token of the object set that may change it in place (ObjectSet.writable). */
   heldBy: object | undefined;
+  /**
+   * Dirty records of the open txg, kept on the dnode as dn_dirty_records are: level-0 block id (-1: the spill block) to
+   * the bytes charged for it so far; undefined while the object is clean.
+   */
+  dirtyL0: DirtyRecords | undefined;
+  /** dirtyInd[k-1]: dirty level-k indirect blocks by index, with the bytes charged for each. */
+  dirtyInd: (Map<number, number> | undefined)[] | undefined;
 }
 
 /** How an object set's blocks enter and leave the pool: the dataset's birth-time rule, or plain frees for the MOS. */
@@ -69,10 +76,149 @@ export interface ObjsetHost {
   dirtied(): void;
 }
 
-/** Rounds up to a multiple of `unit`. */
+/** Rounds up to a multiple of `unit` (n and unit integers, unit > 0): remainder arithmetic keeps small sizes integers. */
 export function roundUp(n: number, unit: number): number {
-  return Math.ceil(n / unit) * unit;
+  const r = n % unit;
+  return r === 0 ? n : r > 0 ? n - r + unit : n - r;
 }
+
+const NO_KEY = -2;
+
+/**
+ * A map from block id (>= -1) to V, with a Map's answers and insertion order, holding its entry inline while it has at
+ * most one: most objects have a single level-0 block (a file below recordsize, a microzap, a dnode's bonus), and most
+ * dirty dnodes one dirty record, so a Map (and its hash table) per object is only built for the others.
+ */
+export class BlockMap<V> {
+  private k0 = NO_KEY;
+  private v0: V | undefined = undefined;
+  private m: Map<number, V> | undefined = undefined;
+
+  get size(): number {
+    return this.m !== undefined ? this.m.size : this.k0 === NO_KEY ? 0 : 1;
+  }
+
+  get(k: number): V | undefined {
+    if (this.m !== undefined) return this.m.get(k);
+    return k === this.k0 ? this.v0 : undefined;
+  }
+
+  has(k: number): boolean {
+    if (this.m !== undefined) return this.m.has(k);
+    return k === this.k0;
+  }
+
+  set(k: number, v: V): this {
+    if (this.m !== undefined) {
+      this.m.set(k, v);
+    } else if (this.k0 === NO_KEY || this.k0 === k) {
+      this.k0 = k;
+      this.v0 = v;
+    } else {
+      this.m = new Map<number, V>().set(this.k0, this.v0 as V).set(k, v);
+      this.k0 = NO_KEY;
+      this.v0 = undefined;
+    }
+    return this;
+  }
+
+  delete(k: number): boolean {
+    if (this.m !== undefined) return this.m.delete(k);
+    if (k !== this.k0 || k === NO_KEY) return false;
+    this.k0 = NO_KEY;
+    this.v0 = undefined;
+    return true;
+  }
+
+  /** The first key in insertion order (undefined when empty). */
+  firstKey(): number | undefined {
+    if (this.m !== undefined) {
+      for (const k of this.m.keys()) return k;
+      return undefined;
+    }
+    return this.k0 === NO_KEY ? undefined : this.k0;
+  }
+
+  *keys(): Generator<number> {
+    if (this.m !== undefined) yield* this.m.keys();
+    else if (this.k0 !== NO_KEY) yield this.k0;
+  }
+
+  *values(): Generator<V> {
+    if (this.m !== undefined) yield* this.m.values();
+    else if (this.k0 !== NO_KEY) yield this.v0 as V;
+  }
+
+  *entries(): Generator<[number, V]> {
+    if (this.m !== undefined) yield* this.m.entries();
+    else if (this.k0 !== NO_KEY) yield [this.k0, this.v0 as V];
+  }
+
+  [Symbol.iterator](): Generator<[number, V]> {
+    return this.entries();
+  }
+
+  copy(): BlockMap<V> {
+    const c = new BlockMap<V>();
+    if (this.m !== undefined) c.m = new Map(this.m);
+    else {
+      c.k0 = this.k0;
+      c.v0 = this.v0;
+    }
+    return c;
+  }
+}
+
+/** Dirty level-0 records of one object: block id to the bytes charged for it so far. */
+export interface DirtyRecords {
+  readonly size: number;
+  get(k: number): number | undefined;
+  has(k: number): boolean;
+  set(k: number, v: number): unknown;
+  delete(k: number): boolean;
+  keys(): Iterable<number>;
+}
+
+/**
+ * The meta-dnode's dirty records: its level-0 blocks are the dnode blocks, numbered densely as object numbers are, and
+ * nearly every change dirties one (the changed dnode's), so they are kept in an array by block id.
+ */
+class DenseDirtyRecords implements DirtyRecords {
+  /** Bytes charged by block id; undefined where the block is clean. */
+  readonly at: (number | undefined)[] = [];
+  size = 0;
+
+  get(k: number): number | undefined {
+    return this.at[k];
+  }
+
+  has(k: number): boolean {
+    return this.at[k] !== undefined;
+  }
+
+  set(k: number, v: number): this {
+    const a = this.at;
+    while (a.length < k) a.push(undefined);
+    if (a[k] === undefined) this.size++;
+    a[k] = v;
+    return this;
+  }
+
+  delete(k: number): boolean {
+    if (this.at[k] === undefined) return false;
+    this.at[k] = undefined;
+    this.size--;
+    return true;
+  }
+
+  *keys(): Generator<number> {
+    for (let i = 0; i < this.at.length; i++) if (this.at[i] !== undefined) yield i;
+  }
+}
+
+/** The indirect levels of an object with none (nlevels 1): shared, replaced by its own arrays when it grows a level. */
+const NO_IND: Map<number, Blk>[] = Object.freeze([]) as unknown as Map<number, Blk>[];
+const NO_LIVE: Map<number, number>[] = Object.freeze([]) as unknown as Map<number, number>[];
 
 /**
  * Physical and allocated size of a metadata block of `lsize` of which `live` bytes carry something [estimate]: metadata
@@ -96,11 +242,100 @@ export function metaDnodeLevels(p: ZfsParams): number {
 }
 
 function newObj(num: number, kind: ObjKind, blksz: number, nblkptr: number, inRoot = false): Obj {
-  return { num, kind, blksz, nblkptr, nlevels: 1, l0: new Map(), ind: [], live: [], zap: undefined, entries: 0, bonusLive: 0, spill: undefined, spillBytes: 0, inRoot, counted: 0, heldBy: undefined };
+  return {
+    num,
+    kind,
+    blksz,
+    nblkptr,
+    nlevels: 1,
+    l0: new BlockMap(),
+    ind: NO_IND,
+    live: NO_LIVE,
+    zap: undefined,
+    entries: 0,
+    bonusLive: 0,
+    spill: undefined,
+    spillBytes: 0,
+    inRoot,
+    counted: 0,
+    heldBy: undefined,
+    dirtyL0: undefined,
+    dirtyInd: undefined,
+  };
 }
 
+/** A private copy of a clean object (objects are only shared between object sets with nothing dirty). */
 function cloneObj(o: Obj): Obj {
-  return { ...o, l0: new Map(o.l0), ind: o.ind.map(m => new Map(m)), live: o.live.map(m => new Map(m)), zap: o.zap?.clone() };
+  return {
+    num: o.num,
+    kind: o.kind,
+    blksz: o.blksz,
+    nblkptr: o.nblkptr,
+    nlevels: o.nlevels,
+    l0: o.l0.copy(),
+    ind: o.ind.length === 0 ? NO_IND : o.ind.map(m => new Map(m)),
+    live: o.live.length === 0 ? NO_LIVE : o.live.map(m => new Map(m)),
+    zap: o.zap?.clone(),
+    entries: o.entries,
+    bonusLive: o.bonusLive,
+    spill: o.spill,
+    spillBytes: o.spillBytes,
+    inRoot: o.inRoot,
+    counted: o.counted,
+    heldBy: o.heldBy,
+    dirtyL0: undefined,
+    dirtyInd: undefined,
+  };
+}
+
+/**
+ * An object set's objects by number, in object-number order (the order the meta-dnode holds them): the objects whose
+ * dnodes sit in objset_phys (negative numbers) first. Object numbers are dense (zfs_mknode takes the next free one and
+ * this model never reuses one), so an array indexed by number holds them; copying the table is copying the array.
+ */
+export class ObjTable {
+  private nums: (Obj | undefined)[] = [];
+  /** Objects with negative numbers, at index -num. */
+  private negs: (Obj | undefined)[] = [];
+  size = 0;
+
+  get(num: number): Obj | undefined {
+    return num >= 0 ? this.nums[num] : this.negs[-num];
+  }
+
+  has(num: number): boolean {
+    return this.get(num) !== undefined;
+  }
+
+  set(num: number, o: Obj): void {
+    const a = num >= 0 ? this.nums : this.negs;
+    const i = num >= 0 ? num : -num;
+    while (a.length < i) a.push(undefined);
+    if (a[i] === undefined) this.size++;
+    a[i] = o;
+  }
+
+  delete(num: number): boolean {
+    const a = num >= 0 ? this.nums : this.negs;
+    const i = num >= 0 ? num : -num;
+    if (a[i] === undefined) return false;
+    a[i] = undefined;
+    this.size--;
+    return true;
+  }
+
+  *values(): Generator<Obj> {
+    for (const o of this.negs) if (o !== undefined) yield o;
+    for (const o of this.nums) if (o !== undefined) yield o;
+  }
+
+  copy(): ObjTable {
+    const t = new ObjTable();
+    t.nums = this.nums.slice();
+    t.negs = this.negs.slice();
+    t.size = this.size;
+    return t;
+  }
 }
 
 const META = -1;
@@ -113,13 +348,13 @@ const META = -1;
  * indirect blocks above, the dnode blocks, the meta-dnode's indirect blocks, the root. [R] On-Disk Spec ch. 3-4.
  */
 export class ObjectSet {
-  objects = new Map<number, Obj>();
+  objects = new ObjTable();
   meta: Obj;
   root: Blk | undefined = undefined;
   /** Bytes of every block reachable from the root (the dataset's `referenced`). */
   referenced = 0;
-  /** Dirty blocks of the open txg and the bytes charged for each so far. */
-  private dirty = new Map<Obj, { l0: Map<number, number>; ind: Map<number, number>[] }>();
+  /** Objects with dirty records in the open txg, in the order they were first dirtied (the txg's dirty dnode list). */
+  private dirtyObjs: Obj[] = [];
   private dirtyRoot: number | undefined = undefined;
   /**
    * The objects this object set may change in place carry this token (`heldBy`); others are shared with a clone or
@@ -128,11 +363,23 @@ export class ObjectSet {
   private holder: object = {};
   /** Whether file data was allocated or freed this txg (the accounting objects are rewritten). */
   private spaceChanged = false;
-  /** Live bytes of each dnode block of the meta-dnode: the sum of its objects' `counted` (kept by recount). */
-  private dnodeBlockLive = new Map<number, number>();
+  /** Live bytes of each dnode block of the meta-dnode, by block id: the sum of its objects' `counted` (kept by recount). */
+  private dnodeBlockLive: number[] = [];
+  /** What each dnode block would take written now, all copies (metaAsize of its live bytes), kept with dnodeBlockLive. */
+  private dnodeBlockEst: number[] = [];
+  /** The meta-dnode's dirty records (meta.dirtyL0) while it has any. */
+  private metaDirty: DenseDirtyRecords | undefined = undefined;
   /** The dsl_dir its new blocks are charged to, and whether it is the MOS. */
   owner = 0;
   mos = false;
+  readonly p: ZfsParams;
+  /** Sizes the hot paths read, from the parameters. */
+  private readonly dnodesPerBlock: number;
+  private readonly bpsPerInd: number;
+  private readonly sectorBytes: number;
+  private readonly dataCopies: number;
+  private readonly indirectBytes: number;
+  private readonly blkptrBytes: number;
 
   constructor(
     public host: ObjsetHost,
@@ -140,8 +387,17 @@ export class ObjectSet {
     readonly accountingObjects: number,
   ) {
     const p = host.p;
+    this.p = p;
+    this.dnodesPerBlock = p.dnodeBlockBytes / p.dnodeBytes;
+    this.bpsPerInd = p.indirectBytes / p.blkptrBytes;
+    this.sectorBytes = p.sectorBytes;
+    this.dataCopies = p.dataCopies;
+    this.indirectBytes = p.indirectBytes;
+    this.blkptrBytes = p.blkptrBytes;
     this.meta = newObj(META, 'dnodes', p.dnodeBlockBytes, p.metaDnodeBlkptrs);
     this.meta.nlevels = metaDnodeLevels(p);
+    this.meta.ind = [];
+    this.meta.live = [];
     for (let k = 1; k < this.meta.nlevels; k++) {
       this.meta.ind.push(new Map());
       this.meta.live.push(new Map());
@@ -164,23 +420,21 @@ export class ObjectSet {
     this.holder = {};
     Object.assign(c, this, {
       host,
-      objects: new Map(this.objects),
+      objects: this.objects.copy(),
       holder: {},
       meta: cloneObj(this.meta),
-      dirty: new Map(),
-      dnodeBlockLive: new Map(this.dnodeBlockLive),
+      dirtyObjs: [],
+      dnodeBlockLive: this.dnodeBlockLive.slice(),
+      dnodeBlockEst: this.dnodeBlockEst.slice(),
+      metaDirty: undefined,
       dirtyRoot: undefined,
       spaceChanged: false,
     });
     return c;
   }
 
-  get p(): ZfsParams {
-    return this.host.p;
-  }
-
   get bpsPerIndirect(): number {
-    return this.p.indirectBytes / this.p.blkptrBytes;
+    return this.bpsPerInd;
   }
 
   /** Object `num` for changing: a private copy if it is still shared with another object set. */
@@ -207,7 +461,7 @@ export class ObjectSet {
   /** Live bytes of one dnode [estimate]: its header, the block pointers in use, the bonus and a spill pointer. */
   dnodeLive(o: Obj): number {
     const top = o.nlevels === 1 ? o.l0.size : (o.ind[o.nlevels - 2]?.size ?? 0);
-    return this.p.dnodeHeaderBytes + Math.min(o.nblkptr, top) * this.p.blkptrBytes + o.bonusLive + (o.spill ? this.p.blkptrBytes : 0);
+    return this.p.dnodeHeaderBytes + Math.min(o.nblkptr, top) * this.blkptrBytes + o.bonusLive + (o.spill ? this.blkptrBytes : 0);
   }
 
   /** What level-0 block `blkid` of `o` would be if written now (undefined: a hole). */
@@ -220,12 +474,10 @@ export class ObjectSet {
         const b = o.zap!.block(blkid);
         return b === undefined ? undefined : this.metaBlk(b.lsize, b.live);
       }
-      case 'bpobj': {
-        const live = Math.min(o.blksz, o.entries * p.bpobjEntryBytes - blkid * o.blksz);
-        return this.metaBlk(o.blksz, live);
-      }
+      case 'bpobj':
+        return this.metaBlk(o.blksz, this.bpobjLive(o, blkid));
       case 'dnodes':
-        return this.metaBlk(p.dnodeBlockBytes, this.dnodeBlockLive.get(blkid) ?? 0);
+        return this.metaBlk(p.dnodeBlockBytes, this.dnodeBlockLive[blkid] ?? 0);
       case 'blob':
         return blkid === 0 ? this.metaBlk(o.blksz, o.blksz) : undefined;
       case 'bonus':
@@ -233,9 +485,37 @@ export class ObjectSet {
     }
   }
 
+  /**
+   * The bytes level-0 block `blkid` of `o` would take if written now, all copies (0: a hole): l0Shape's size without
+   * building the shape, for the charge made at every change.
+   */
+  private l0Bytes(o: Obj, blkid: number): number {
+    switch (o.kind) {
+      case 'data':
+        return roundUp(o.blksz, this.sectorBytes) * this.dataCopies;
+      case 'zap': {
+        const z = o.zap!;
+        const live = z.blockLive(blkid);
+        return live < 0 ? 0 : metaAsize(this.p, z.blockLsize(blkid), live) * this.copies;
+      }
+      case 'bpobj':
+        return metaAsize(this.p, o.blksz, this.bpobjLive(o, blkid)) * this.copies;
+      case 'dnodes':
+        return this.dnodeBlockEst[blkid] ?? 0;
+      case 'blob':
+        return blkid === 0 ? metaAsize(this.p, o.blksz, o.blksz) * this.copies : 0;
+      case 'bonus':
+        return 0;
+    }
+  }
+
+  private bpobjLive(o: Obj, blkid: number): number {
+    return Math.min(o.blksz, o.entries * this.p.bpobjEntryBytes - blkid * o.blksz);
+  }
+
   /** The dnode block (meta-dnode level-0 block id) holding object `num`. */
   private dnodeBlockOf(num: number): number {
-    return Math.floor(num / (this.p.dnodeBlockBytes / this.p.dnodeBytes));
+    return Math.floor(num / this.dnodesPerBlock);
   }
 
   /**
@@ -252,37 +532,61 @@ export class ObjectSet {
   private addLive(num: number, delta: number): void {
     if (delta === 0) return;
     const blk = this.dnodeBlockOf(num);
-    this.dnodeBlockLive.set(blk, (this.dnodeBlockLive.get(blk) ?? 0) + delta);
+    const a = this.dnodeBlockLive;
+    const e = this.dnodeBlockEst;
+    while (a.length < blk) a.push(0);
+    while (e.length < blk) e.push(0);
+    const live = (a[blk] ?? 0) + delta;
+    a[blk] = live;
+    e[blk] = metaAsize(this.p, this.p.dnodeBlockBytes, live) * this.copies;
   }
 
   private copiesOf(data: boolean): number {
-    return data ? this.p.dataCopies : this.copies;
+    return data ? this.dataCopies : this.copies;
+  }
+
+  /** Bytes of indirect block `idx` at `level` as written now, all copies (an empty one is still written: one pointer). */
+  private indBytes(o: Obj, level: number, idx: number): number {
+    const live = o.live[level - 1]?.get(idx) ?? 0;
+    const asize = metaAsize(this.p, this.indirectBytes, live * this.blkptrBytes);
+    return (asize === 0 ? metaAsize(this.p, this.indirectBytes, this.blkptrBytes) : asize) * this.copies;
   }
 
   private indShape(o: Obj, level: number, idx: number): { lsize: number; asize: number } | undefined {
     const live = o.live[level - 1]?.get(idx) ?? 0;
-    return this.metaBlk(this.p.indirectBytes, live * this.p.blkptrBytes);
+    return this.metaBlk(this.indirectBytes, live * this.blkptrBytes);
   }
 
   private rootShape(): { lsize: number; asize: number } {
-    const live = this.p.dnodeHeaderBytes * (1 + this.accountingObjects) + this.p.blkptrBytes * (this.meta.nblkptr + this.accountingObjects);
+    const live = this.p.dnodeHeaderBytes * (1 + this.accountingObjects) + this.blkptrBytes * (this.meta.nblkptr + this.accountingObjects);
     return this.metaBlk(this.p.objsetBytes, live)!;
   }
 
   // ---- dirtying ----------------------------------------------------------------------------------------------
 
-  private dirtyOf(o: Obj): { l0: Map<number, number>; ind: Map<number, number>[] } {
-    let d = this.dirty.get(o);
+  /** The dirty level-0 records of `o`, the object joining the txg's dirty list on its first. */
+  private dirtyL0Of(o: Obj): DirtyRecords {
+    let d = o.dirtyL0;
     if (d === undefined) {
-      d = { l0: new Map(), ind: [] };
-      this.dirty.set(o, d);
+      if (o.dirtyInd === undefined) this.dirtyObjs.push(o);
+      if (o === this.meta) d = o.dirtyL0 = this.metaDirty = new DenseDirtyRecords();
+      else d = o.dirtyL0 = new BlockMap<number>();
     }
     return d;
   }
 
+  private dirtyIndOf(o: Obj, level: number): Map<number, number> {
+    let levels = o.dirtyInd;
+    if (levels === undefined) {
+      if (o.dirtyL0 === undefined) this.dirtyObjs.push(o);
+      levels = o.dirtyInd = [];
+    }
+    return (levels[level - 1] ??= new Map());
+  }
+
   private markRoot(): void {
-    const est = blkBytesOf(this.rootShape(), this.copies);
     if (this.dirtyRoot === undefined) {
+      const est = blkBytesOf(this.rootShape(), this.copies);
       this.dirtyRoot = est;
       this.host.charge(est, false);
       this.host.dirtied();
@@ -295,7 +599,18 @@ export class ObjectSet {
       this.markRoot();
       return;
     }
-    this.markL0(this.meta, Math.floor(o.num / (this.p.dnodeBlockBytes / this.p.dnodeBytes)));
+    const blk = Math.floor(o.num / this.dnodesPerBlock);
+    const had = this.metaDirty?.at[blk];
+    if (had === undefined) {
+      this.markL0(this.meta, blk);
+      return;
+    }
+    // already dirty in this txg: markL0's answer for a dirty block, its estimate brought up to date
+    const est = this.dnodeBlockEst[blk] ?? 0;
+    if (est !== had) {
+      this.host.charge(est - had, false);
+      this.metaDirty!.at[blk] = est;
+    }
   }
 
   /** Levels needed so that block `maxBlkid` is addressable. */
@@ -303,7 +618,7 @@ export class ObjectSet {
     let n = 1;
     let cap = o.nblkptr;
     while (cap <= maxBlkid) {
-      cap *= this.bpsPerIndirect;
+      cap *= this.bpsPerInd;
       n++;
     }
     return n;
@@ -313,7 +628,11 @@ export class ObjectSet {
   private ensureLevels(o: Obj, blkid: number): void {
     const need = this.levelsFor(o, blkid);
     if (need <= o.nlevels) return;
-    const B = this.bpsPerIndirect;
+    const B = this.bpsPerInd;
+    if (o.ind === NO_IND) {
+      o.ind = [];
+      o.live = [];
+    }
     for (let k = o.nlevels; k < need; k++) {
       const below = k === 1 ? o.l0 : o.ind[k - 2]!;
       const live = new Map<number, number>();
@@ -327,31 +646,39 @@ export class ObjectSet {
   }
 
   private markInd(o: Obj, level: number, idx: number): void {
-    const d = this.dirtyOf(o);
-    const m = (d.ind[level - 1] ??= new Map());
-    const shape = this.indShape(o, level, idx) ?? this.metaBlk(this.p.indirectBytes, this.p.blkptrBytes)!;
-    const est = blkBytesOf(shape, this.copies);
+    const m = this.dirtyIndOf(o, level);
+    const est = this.indBytes(o, level, idx);
     const had = m.get(idx);
-    this.host.charge(est - (had ?? 0), false);
-    m.set(idx, est);
-    if (had !== undefined) return;
-    if (level + 1 < o.nlevels) this.markInd(o, level + 1, Math.floor(idx / this.bpsPerIndirect));
-    else this.markDnode(o);
+    if (had === undefined) {
+      this.host.charge(est, false);
+      m.set(idx, est);
+      if (level + 1 < o.nlevels) this.markInd(o, level + 1, Math.floor(idx / this.bpsPerInd));
+      else this.markDnode(o);
+    } else if (had !== est) {
+      this.host.charge(est - had, false);
+      m.set(idx, est);
+    }
   }
 
   /** Block `blkid` of `o` is (re)written in the open txg. Returns whether it was clean before. */
   markL0(o: Obj, blkid: number): boolean {
-    this.ensureLevels(o, blkid);
-    const d = this.dirtyOf(o);
-    const shape = this.l0Shape(o, blkid);
-    const data = shape?.data ?? false;
-    const est = shape === undefined ? 0 : blkBytesOf(shape, this.copiesOf(data));
-    const had = d.l0.get(blkid);
-    this.host.charge(est - (had ?? 0), data);
-    d.l0.set(blkid, est);
-    if (had !== undefined) return false;
-    if (o.kind === 'data') this.markSpaceChanged();
-    if (o.nlevels > 1) this.markInd(o, 1, Math.floor(blkid / this.bpsPerIndirect));
+    // a block id the top level already addresses needs no new level
+    if (blkid >= o.nblkptr && blkid >= o.nblkptr * Math.pow(this.bpsPerInd, o.nlevels - 1)) this.ensureLevels(o, blkid);
+    const d = o.dirtyL0 ?? this.dirtyL0Of(o);
+    const data = o.kind === 'data';
+    const est = this.l0Bytes(o, blkid);
+    const had = d.get(blkid);
+    if (had !== undefined) {
+      if (had !== est) {
+        this.host.charge(est - had, data);
+        d.set(blkid, est);
+      }
+      return false;
+    }
+    if (est !== 0) this.host.charge(est, data);
+    d.set(blkid, est);
+    if (data) this.markSpaceChanged();
+    if (o.nlevels > 1) this.markInd(o, 1, Math.floor(blkid / this.bpsPerInd));
     else this.markDnode(o);
     return true;
   }
@@ -360,18 +687,25 @@ export class ObjectSet {
   private markSpaceChanged(): void {
     if (this.spaceChanged) return;
     this.spaceChanged = true;
-    for (const o of [...this.objects.values()]) if (o.inRoot) this.touchZapAll(this.writable(o.num)!);
+    // their dnodes sit in objset_phys, numbered -2, -3 (and -4)
+    for (let i = 1; i <= this.accountingObjects; i++) {
+      const o = this.writable(-1 - i);
+      if (o !== undefined) this.touchZapAll(o);
+    }
   }
 
   isL0Dirty(o: Obj, blkid: number): boolean {
-    return this.dirty.get(o)?.l0.has(blkid) ?? false;
+    return o.dirtyL0?.has(blkid) ?? false;
   }
 
   /** Whether `o` has no level-0 block, existing or dirty, other than block 0. */
   onlyL0Zero(o: Obj): boolean {
-    for (const k of o.l0.keys()) if (k !== 0) return false;
-    for (const k of this.dirty.get(o)?.l0.keys() ?? []) if (k > 0) return false;
-    return true;
+    // level-0 ids are >= 0; a dirty map also holds -1 for the spill block
+    const n = o.l0.size;
+    if (n > 1 || (n === 1 && !o.l0.has(0))) return false;
+    const d = o.dirtyL0;
+    if (d === undefined) return true;
+    return d.size - (d.has(0) ? 1 : 0) - (d.has(-1) ? 1 : 0) === 0;
   }
 
   /** Whether level-0 block `blkid` of `o` exists or is dirty. */
@@ -382,17 +716,17 @@ export class ObjectSet {
   /** Level-0 block ids that exist or are dirty (to be written). */
   l0Ids(o: Obj): Set<number> {
     const ids = new Set(o.l0.keys());
-    for (const k of this.dirty.get(o)?.l0.keys() ?? []) if (k >= 0) ids.add(k);
+    if (o.dirtyL0 !== undefined) for (const k of o.dirtyL0.keys()) if (k >= 0) ids.add(k);
     return ids;
   }
 
   /** Frees level-0 block `blkid` of `o` now (truncate, object free, a ZAP block given up). */
   freeL0(o: Obj, blkid: number): void {
-    const d = this.dirty.get(o);
-    const charged = d?.l0.get(blkid);
+    const d = o.dirtyL0;
+    const charged = d?.get(blkid);
     if (charged !== undefined) {
       this.host.charge(-charged, o.kind === 'data');
-      d!.l0.delete(blkid);
+      d!.delete(blkid);
     }
     const old = o.l0.get(blkid);
     if (old === undefined) return;
@@ -409,7 +743,7 @@ export class ObjectSet {
       this.markDnode(o);
       return;
     }
-    const idx = Math.floor(child / this.bpsPerIndirect);
+    const idx = Math.floor(child / this.bpsPerInd);
     const live = o.live[level - 1]!;
     const n = (live.get(idx) ?? 0) - 1;
     if (n > 0) {
@@ -418,7 +752,7 @@ export class ObjectSet {
       return;
     }
     live.delete(idx);
-    this.dirty.get(o)?.ind[level - 1]?.delete(idx);
+    o.dirtyInd?.[level - 1]?.delete(idx);
     const old = o.ind[level - 1]!.get(idx);
     if (old !== undefined) {
       o.ind[level - 1]!.delete(idx);
@@ -432,7 +766,7 @@ export class ObjectSet {
 
   private childBorn(o: Obj, level: number, child: number): void {
     if (level >= o.nlevels) return;
-    const idx = Math.floor(child / this.bpsPerIndirect);
+    const idx = Math.floor(child / this.bpsPerInd);
     const live = o.live[level - 1]!;
     live.set(idx, (live.get(idx) ?? 0) + 1);
   }
@@ -469,8 +803,11 @@ export class ObjectSet {
 
   /** Frees an object: every block below its dnode, and the dnode itself. */
   freeObject(o: Obj): void {
-    for (const blkid of [...o.l0.keys()]) this.freeL0(o, blkid);
-    this.dirty.delete(o);
+    if (o.l0.size === 1) this.freeL0(o, o.l0.firstKey()!);
+    else if (o.l0.size > 1) for (const blkid of [...o.l0.keys()]) this.freeL0(o, blkid);
+    // its dirty records are dropped (dnode_free: nothing of it is written); it stays on the dirty list, skipped at sync
+    o.dirtyL0 = undefined;
+    o.dirtyInd = undefined;
     if (o.spill) {
       this.remove(o.spill);
       o.spill = undefined;
@@ -483,14 +820,25 @@ export class ObjectSet {
   /** After ZAP changes: its dirty blocks are rewritten, the ones it gave up are freed; the block size follows. */
   touchZap(o: Obj): void {
     const z = o.zap!;
+    if (z.micro) {
+      // a microzap has one block and gives none up
+      if (!z.takeMicroDirty()) return;
+      if (o.blksz !== z.blockBytes) {
+        o.blksz = z.blockBytes;
+        this.markDnode(o);
+      }
+      this.markL0(o, 0);
+      return;
+    }
     if (!z.hasDirty()) return;
-    const { dirty, freed } = z.takeDirty();
+    const freed = z.takeFreed();
+    const dirty = z.takeDirty();
     if (o.blksz !== z.blockBytes) {
       o.blksz = z.blockBytes;
       this.markDnode(o);
     }
-    for (const b of freed) this.freeL0(o, b);
-    for (const b of dirty) this.markL0(o, b);
+    for (let i = 0; i < freed.length; i++) this.freeL0(o, freed[i]!);
+    for (let i = 0; i < dirty.length; i++) this.markL0(o, dirty[i]!);
   }
 
   /** The bonus or spill of `o` changed. */
@@ -504,11 +852,11 @@ export class ObjectSet {
   }
 
   private markSpill(o: Obj): void {
-    const d = this.dirtyOf(o);
+    const d = this.dirtyL0Of(o);
     const est = o.spillBytes === 0 ? 0 : blkBytesOf(this.metaBlk(o.spillBytes, o.spillBytes - 16)!, this.copies);
-    const had = d.l0.get(-1);
+    const had = d.get(-1);
     this.host.charge(est - (had ?? 0), false);
-    d.l0.set(-1, est);
+    d.set(-1, est);
   }
 
   // ---- sync --------------------------------------------------------------------------------------------------
@@ -522,15 +870,25 @@ export class ObjectSet {
       written += blkBytes(b);
       this.host.place(b);
     };
-    // objects first (their dnode blocks become dirty), then the meta-dnode
-    const order = [...this.dirty.keys()].filter(o => o !== this.meta);
-    for (const o of order) this.syncObj(o, place);
-    if (this.dirty.has(this.meta)) this.syncObj(this.meta, place);
+    // objects first (their dnode blocks become dirty), then the meta-dnode; objects first dirtied while syncing are
+    // not written in this txg
+    const dirty = this.dirtyObjs;
+    const n = dirty.length;
+    for (let i = 0; i < n; i++) {
+      const o = dirty[i]!;
+      if (o !== this.meta) this.syncObj(o, place);
+    }
+    if (this.meta.dirtyL0 !== undefined || this.meta.dirtyInd !== undefined) this.syncObj(this.meta, place);
     const old = this.root;
     this.root = this.add(this.rootShape(), false);
     if (old) this.remove(old);
     place(this.root);
-    this.dirty.clear();
+    for (const o of dirty) {
+      o.dirtyL0 = undefined;
+      o.dirtyInd = undefined;
+    }
+    this.dirtyObjs = [];
+    this.metaDirty = undefined;
     this.dirtyRoot = undefined;
     this.spaceChanged = false;
     return written;
@@ -541,32 +899,35 @@ export class ObjectSet {
   }
 
   private syncObj(o: Obj, place: (b: Blk) => void): void {
-    const d = this.dirty.get(o);
-    if (d === undefined || !this.objects.has(o.num) && o !== this.meta) return;
-    for (const blkid of [...d.l0.keys()].sort((a, b) => a - b)) {
-      if (blkid === -1) {
-        const old = o.spill;
-        o.spill = o.spillBytes === 0 ? undefined : this.add(this.metaBlk(o.spillBytes, o.spillBytes - 16)!, false);
-        this.recount(o);
+    if (o.dirtyL0 === undefined && o.dirtyInd === undefined) return;
+    if (o !== this.meta && this.objects.get(o.num) !== o) return;
+    const l0 = o.dirtyL0;
+    if (l0 !== undefined) {
+      for (const blkid of [...l0.keys()].sort((a, b) => a - b)) {
+        if (blkid === -1) {
+          const old = o.spill;
+          o.spill = o.spillBytes === 0 ? undefined : this.add(this.metaBlk(o.spillBytes, o.spillBytes - 16)!, false);
+          this.recount(o);
+          if (old) this.remove(old);
+          if (o.spill) place(o.spill);
+          continue;
+        }
+        const shape = this.l0Shape(o, blkid);
+        const old = o.l0.get(blkid);
+        if (shape === undefined) {
+          if (old !== undefined) this.freeL0(o, blkid);
+          continue;
+        }
+        const b = this.add(shape, shape.data);
         if (old) this.remove(old);
-        if (o.spill) place(o.spill);
-        continue;
+        else this.childBorn(o, 1, blkid);
+        o.l0.set(blkid, b);
+        this.recount(o);
+        place(b);
       }
-      const shape = this.l0Shape(o, blkid);
-      const old = o.l0.get(blkid);
-      if (shape === undefined) {
-        if (old !== undefined) this.freeL0(o, blkid);
-        continue;
-      }
-      const b = this.add(shape, shape.data);
-      if (old) this.remove(old);
-      else this.childBorn(o, 1, blkid);
-      o.l0.set(blkid, b);
-      this.recount(o);
-      place(b);
     }
     for (let level = 1; level < o.nlevels; level++) {
-      const m = d.ind[level - 1];
+      const m = o.dirtyInd?.[level - 1];
       if (m === undefined) continue;
       for (const idx of [...m.keys()].sort((a, b) => a - b)) {
         const shape = this.indShape(o, level, idx);

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { SnapshotStore } from '../../src/block/snapshot-driver.js';
 import type { DriverEnv, StorageUsage } from '../../src/engine/driver.js';
-import { CostMeter } from '../../src/fs/cost.js';
+import type { CostMeter } from '../../src/fs/cost.js';
 import { fail } from '../../src/fs/errno.js';
 import { InoAllocator } from '../../src/fs/inode.js';
 import { Volume, type BackingFs } from '../../src/fs/volume.js';
-import { Dataset, type Deadlist, type Snapshot } from './dataset.js';
+import { Dataset, type Deadlist, type Snapshot, type SpaceTotals } from './dataset.js';
 import { blkBytes, ObjectSet, type Blk, type Obj, type ObjKind, type ObjsetHost } from './objset.js';
 import { DOCKER_DATASET_NAME_BYTES, POOL_BASELINE_MOS, ZPL_BOOTSTRAP, type ZfsParams } from './params.js';
 import { Zap } from './zap.js';
@@ -17,19 +17,39 @@ function zfsBacking(p: ZfsParams): BackingFs {
 
 /**
  * The meter a dataset's Volume charges: its own byte counts are dropped (the object set charges what zfs writes), and
- * each path component it resolves is one ZAP lookup on the host's meter (zfs_dirlook -> zap_lookup).
+ * each path component it resolves is one ZAP lookup on the host's meter (zfs_dirlook -> zap_lookup). A class with
+ * the forwarding on its prototype, so every dataset's meter has one shape.
  */
+class ZplMeter implements CostMeter {
+  dataBytes = 0;
+  metadataBytes = 0;
+  copyUpBytes = 0;
+  private seenLookups = 0;
+
+  constructor(private readonly host: CostMeter) {}
+
+  get lookups(): number {
+    return this.seenLookups;
+  }
+  set lookups(v: number) {
+    if (v > this.seenLookups) this.host.lookups += v - this.seenLookups;
+    this.seenLookups = v;
+  }
+
+  reset(): void {
+    this.dataBytes = 0;
+    this.metadataBytes = 0;
+    this.copyUpBytes = 0;
+    this.lookups = 0;
+  }
+
+  snapshot(): { dataBytes: number; metadataBytes: number; copyUpBytes: number; lookups: number } {
+    return { dataBytes: this.dataBytes, metadataBytes: this.metadataBytes, copyUpBytes: this.copyUpBytes, lookups: this.lookups };
+  }
+}
+
 function zplMeter(host: CostMeter): CostMeter {
-  const m = new CostMeter();
-  let seen = 0;
-  Object.defineProperty(m, 'lookups', {
-    get: () => seen,
-    set: (v: number) => {
-      if (v > seen) host.lookups += v - seen;
-      seen = v;
-    },
-  });
-  return m;
+  return new ZplMeter(host);
 }
 
 /** A host for an object set: a dataset's (birth-time rule, dead lists) or the MOS's (plain frees). */
@@ -89,6 +109,10 @@ export class ZfsPool implements SnapshotStore<Dataset> {
   private chargedMeta = 0;
   private readonly rootDir: Obj;
   readonly docker: Dataset;
+  /** usage()'s sums over the layer datasets, kept as they change (see SpaceTotals). */
+  readonly totals: SpaceTotals = { referenced: 0, usedByDataset: 0, usedBySnapshots: 0, apparent: 0, snapshots: 0 };
+  /** Datasets whose tree size may have changed since usage() last read it. */
+  private sizedSince: Dataset[] = [];
   /** The pool's allocation before Docker's first layer (zpool create + zfs create pool/docker). */
   readonly baselineBytes: number;
 
@@ -130,6 +154,43 @@ export class ZfsPool implements SnapshotStore<Dataset> {
     else this.allocMeta += n;
     if (b.data) this.writtenData += n;
     else this.writtenMeta += n;
+  }
+
+  apparentChanged(ds: Dataset): void {
+    this.sizedSince.push(ds);
+  }
+
+  /** A layer's dataset joins the totals (`zfs create` or `zfs clone` done). */
+  private countIn(ds: Dataset): void {
+    const t = this.totals;
+    ds.counted = true;
+    ds.snapUsed = ds.usedBySnapshots();
+    ds.apparentSeen = ds.volume.usage().apparentBytes;
+    ds.apparentStale = false;
+    t.referenced += ds.os.referenced;
+    t.usedByDataset += ds.usedByDataset;
+    t.usedBySnapshots += ds.snapUsed;
+    t.apparent += ds.apparentSeen;
+    t.snapshots += ds.snapshots.length;
+  }
+
+  /** A destroyed dataset leaves the totals with what they held of it. */
+  private countOut(ds: Dataset): void {
+    if (!ds.counted) return;
+    const t = this.totals;
+    ds.counted = false;
+    t.referenced -= ds.os.referenced;
+    t.usedByDataset -= ds.usedByDataset;
+    t.usedBySnapshots -= ds.snapUsed;
+    t.apparent -= ds.apparentSeen;
+    t.snapshots -= ds.snapshots.length;
+  }
+
+  /** Dead lists rewritten (a snapshot destroyed): the dataset's snapshot space is summed again. */
+  private recountSnapUsed(ds: Dataset): void {
+    const n = ds.usedBySnapshots();
+    if (ds.counted) this.totals.usedBySnapshots += n - ds.snapUsed;
+    ds.snapUsed = n;
   }
 
   free(b: Blk): void {
@@ -272,6 +333,7 @@ export class ZfsPool implements SnapshotStore<Dataset> {
     });
     ds.onCopy = n => (this.env.meter.copyUpBytes += n);
     this.datasets.set(id, ds);
+    if (this.dockerReady()) this.countIn(ds);
     return ds;
   }
 
@@ -317,7 +379,11 @@ export class ZfsPool implements SnapshotStore<Dataset> {
       ds: parent,
       deadlist: parent.deadlist,
       os: frozen,
-      blocks: [...parent.os.blocks()],
+      // the frozen object set is never written (the head copies an object before changing it): its blocks are the
+      // snapshot's, walked when asked rather than listed at every `zfs snapshot`
+      get blocks() {
+        return [...frozen.blocks()];
+      },
       referenced: parent.os.referenced,
       clones: 0,
       deferDestroy: false,
@@ -327,6 +393,7 @@ export class ZfsPool implements SnapshotStore<Dataset> {
     parent.deadlist = this.newDeadlist();
     parent.prevSnapTxg = this.txg;
     parent.snapshots.push(snap);
+    if (parent.counted) this.totals.snapshots++;
     this.zapAdd(parent.mosObjs.snapnames, name);
     this.mos.markDnode(parent.mosObjs.ds);
     return snap;
@@ -351,6 +418,7 @@ export class ZfsPool implements SnapshotStore<Dataset> {
     origin.mosObjs.clones ??= this.mosZap();
     this.zapAdd(origin.mosObjs.clones, ds.mosObjs.ds.num.toString(16));
     this.datasets.set(id, ds);
+    this.countIn(ds);
     return ds;
   }
 
@@ -379,6 +447,7 @@ export class ZfsPool implements SnapshotStore<Dataset> {
   }
 
   private destroyHead(ds: Dataset): void {
+    this.countOut(ds);
     // the open txg's changes were written by this sync; everything the head references born after the origin goes
     for (const b of ds.os.blocks()) if (b.birth > ds.originTxg) this.free(b);
     ds.usedByDataset = 0;
@@ -417,6 +486,8 @@ export class ZfsPool implements SnapshotStore<Dataset> {
     if (next !== undefined) next.prevTxg = s.prevTxg;
     else ds.prevSnapTxg = s.prevTxg;
     ds.snapshots.splice(i, 1);
+    if (ds.counted) this.totals.snapshots--;
+    this.recountSnapUsed(ds);
     this.freeDeadlist(s.deadlist);
     this.mos.freeObject(s.dsObj);
     if (s.nextClones) this.mos.freeObject(s.nextClones);
@@ -472,19 +543,8 @@ export class ZfsPool implements SnapshotStore<Dataset> {
 
   usage(settle = true): StorageUsage {
     if (settle) this.sync();
-    let referenced = 0;
-    let usedByDataset = 0;
-    let usedBySnapshots = 0;
-    let apparent = 0;
-    let snapshots = 0;
-    for (const ds of this.datasets.values()) {
-      if (ds === this.docker) continue;
-      referenced += ds.os.referenced;
-      usedByDataset += ds.usedByDataset;
-      usedBySnapshots += ds.usedBySnapshots();
-      apparent += ds.volume.usage().apparentBytes;
-      snapshots += ds.snapshots.length;
-    }
+    this.readSizes();
+    const { referenced, usedByDataset, usedBySnapshots, apparent, snapshots } = this.totals;
     const metadataBytes = this.allocMeta + this.allocMos;
     return {
       dataBytes: this.allocData,
@@ -503,6 +563,35 @@ export class ZfsPool implements SnapshotStore<Dataset> {
       datasets: this.datasets.size - 1,
       snapshots,
     };
+  }
+
+  /** The trees that changed size since the last reading are read again (`du --apparent-size` of each). */
+  private readSizes(): void {
+    const list = this.sizedSince;
+    if (list.length === 0) return;
+    this.sizedSince = [];
+    for (const ds of list) {
+      if (!ds.apparentStale) continue;
+      ds.apparentStale = false;
+      if (!ds.counted) continue;
+      const now = ds.volume.usage().apparentBytes;
+      this.totals.apparent += now - ds.apparentSeen;
+      ds.apparentSeen = now;
+    }
+  }
+
+  /** The sums usage() keeps running, added up again by walking every layer's dataset and dead list (a check). */
+  walkTotals(): SpaceTotals {
+    const t: SpaceTotals = { referenced: 0, usedByDataset: 0, usedBySnapshots: 0, apparent: 0, snapshots: 0 };
+    for (const ds of this.datasets.values()) {
+      if (ds === this.docker) continue;
+      t.referenced += ds.os.referenced;
+      t.usedByDataset += ds.usedByDataset;
+      t.usedBySnapshots += ds.usedBySnapshots();
+      t.apparent += ds.volume.usage().apparentBytes;
+      t.snapshots += ds.snapshots.length;
+    }
+    return t;
   }
 
   inspect(dev: Dataset): unknown {

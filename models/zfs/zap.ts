@@ -17,9 +17,26 @@ interface Leaf {
 /** FNV-1a over the UTF-8 bytes: a deterministic stand-in for the ZAP's salted CRC64 hash (only its top bits are used). */
 function hash32(name: string): number {
   let h = 0x811c9dc5;
-  for (const b of Buffer.from(name)) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+  if (isAscii(name)) {
+    for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  } else {
+    for (const b of Buffer.from(name)) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+  }
   return h >>> 0;
 }
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return false;
+  return true;
+}
+
+/** Bytes of a name in UTF-8 (its length when ASCII, as names almost always are). */
+function nameBytes(name: string): number {
+  return isAscii(name) ? name.length : Buffer.byteLength(name);
+}
+
+const NO_BLOCKS: readonly number[] = Object.freeze([]);
+const BLOCK_ZERO: readonly number[] = Object.freeze([0]);
 
 function topBits(hash: number, n: number): number {
   return n === 0 ? 0 : hash >>> (32 - n);
@@ -36,13 +53,19 @@ export class Zap {
   micro: boolean;
   microBytes: number;
   private readonly microNames = new Map<string, number>();
+  /** Sum over the microzap's entries of the bytes each keeps after compression (value, cd, name): see block(). */
+  private microEntryLive = 0;
   private leaves: Leaf[] = [];
   /** Pointer table width: 2^ptrShift entries. */
   private ptrShift = 0;
   /** Blocks of an external pointer table (none while it fits in half of block 0). */
   private ptrtblBlocks: number[] = [];
   private nextBlk = 1;
-  /** Block ids to (re)write since the caller last asked; freed block ids in `freed`. */
+  /**
+   * Block ids to (re)write since the caller last asked; freed block ids in `freed`. A microzap only ever dirties its
+   * one block: `microDirty` stands for {0} then, so an entry added or removed builds nothing.
+   */
+  private microDirty = false;
   private dirty = new Set<number>();
   private freed = new Set<number>();
 
@@ -52,7 +75,7 @@ export class Zap {
   ) {
     this.micro = true;
     this.microBytes = p.microGrowBytes;
-    this.dirty.add(0);
+    this.microDirty = true;
     if (fat) this.upgrade();
   }
 
@@ -62,6 +85,7 @@ export class Zap {
       microNames: new Map(this.microNames),
       leaves: this.leaves.map(l => ({ ...l, names: new Map(l.names) })),
       ptrtblBlocks: [...this.ptrtblBlocks],
+      microDirty: false,
       dirty: new Set<number>(),
       freed: new Set<number>(),
     });
@@ -88,31 +112,34 @@ export class Zap {
 
   private entryChunks(name: string): number {
     // one entry chunk, the name (with its NUL) in array chunks, the 8-byte value in one array chunk
-    return 1 + Math.ceil((Buffer.byteLength(name) + 1) / this.p.leafArrayBytes) + Math.ceil(8 / this.p.leafArrayBytes);
+    return 1 + Math.ceil((nameBytes(name) + 1) / this.p.leafArrayBytes) + Math.ceil(8 / this.p.leafArrayBytes);
   }
 
   add(name: string): void {
     if (this.micro) {
-      if (Buffer.byteLength(name) + 1 > this.p.microNameMax) {
+      const bytes = nameBytes(name);
+      if (bytes + 1 > this.p.microNameMax) {
         this.upgrade();
       } else if (this.microNames.size >= this.microCapacity) {
         const grown = this.microBytes + this.p.microGrowBytes;
         if (grown > this.p.microMaxBytes) this.upgrade();
         else this.microBytes = grown;
       }
-    }
-    if (this.micro) {
-      this.microNames.set(name, Buffer.byteLength(name));
-      this.dirty.add(0);
-      return;
+      if (this.micro) {
+        const before = this.microNames.size;
+        this.microNames.set(name, bytes);
+        if (this.microNames.size > before) this.microEntryLive += 15 + bytes;
+        this.microDirty = true;
+        return;
+      }
     }
     this.fatAdd(name);
   }
 
   remove(name: string): void {
     if (this.micro) {
-      this.microNames.delete(name);
-      this.dirty.add(0);
+      if (this.microNames.delete(name)) this.microEntryLive -= 15 + nameBytes(name);
+      this.microDirty = true;
       return;
     }
     const h = hash32(name);
@@ -130,6 +157,9 @@ export class Zap {
     const names = [...this.microNames.keys()];
     this.micro = false;
     this.microNames.clear();
+    this.microEntryLive = 0;
+    if (this.microDirty) this.dirty.add(0);
+    this.microDirty = false;
     this.ptrShift = 0;
     this.leaves = [{ blkid: this.nextBlk++, prefix: 0, prefixLen: 0, chunks: 0, names: new Map() }];
     this.dirty.add(0);
@@ -191,16 +221,35 @@ export class Zap {
     for (const b of this.ptrtblBlocks) this.dirty.add(b);
   }
 
-  /** Block ids written since the last call (and those freed), cleared by the call. */
-  takeDirty(): { dirty: number[]; freed: number[] } {
-    const out = { dirty: [...this.dirty], freed: [...this.freed] };
+  /** Block ids written since the last call, cleared by the call. */
+  takeDirty(): readonly number[] {
+    if (this.microDirty) {
+      this.microDirty = false;
+      return BLOCK_ZERO;
+    }
+    if (this.dirty.size === 0) return NO_BLOCKS;
+    const out = [...this.dirty];
     this.dirty.clear();
+    return out;
+  }
+
+  /** Block ids given up since the last call, cleared by the call. */
+  takeFreed(): readonly number[] {
+    if (this.freed.size === 0) return NO_BLOCKS;
+    const out = [...this.freed];
     this.freed.clear();
     return out;
   }
 
+  /** A microzap's one block was changed since the last call (cleared by the call); false for a fatzap. */
+  takeMicroDirty(): boolean {
+    const d = this.microDirty;
+    this.microDirty = false;
+    return d;
+  }
+
   hasDirty(): boolean {
-    return this.dirty.size > 0 || this.freed.size > 0;
+    return this.microDirty || this.dirty.size > 0 || this.freed.size > 0;
   }
 
   /**
@@ -209,20 +258,24 @@ export class Zap {
    * leaf pointers (fatzap block 0); the header, hash slots in use and used chunks (leaf).
    */
   block(blkid: number): ZapBlock | undefined {
+    const live = this.blockLive(blkid);
+    return live < 0 ? undefined : { lsize: this.blockLsize(blkid), live };
+  }
+
+  /** Logical size of block `blkid` (of a block the ZAP holds). */
+  blockLsize(_blkid: number): number {
+    return this.micro ? this.microBytes : this.p.fatBlockBytes;
+  }
+
+  /** block(blkid).live without building the answer; -1 when the ZAP has no such block. */
+  blockLive(blkid: number): number {
     const p = this.p;
-    if (this.micro) {
-      if (blkid !== 0) return undefined;
-      let live = p.microHeaderBytes;
-      for (const len of this.microNames.values()) live += 15 + len;
-      return { lsize: this.microBytes, live };
-    }
-    if (blkid === 0) return { lsize: p.fatBlockBytes, live: 128 + this.leaves.length * p.ptrtblEntryBytes };
-    if (this.ptrtblBlocks.includes(blkid)) {
-      return { lsize: p.fatBlockBytes, live: Math.min(p.fatBlockBytes, this.leaves.length * p.ptrtblEntryBytes) };
-    }
+    if (this.micro) return blkid === 0 ? p.microHeaderBytes + this.microEntryLive : -1;
+    if (blkid === 0) return 128 + this.leaves.length * p.ptrtblEntryBytes;
+    if (this.ptrtblBlocks.includes(blkid)) return Math.min(p.fatBlockBytes, this.leaves.length * p.ptrtblEntryBytes);
     const leaf = this.leaves.find(l => l.blkid === blkid);
-    if (leaf === undefined) return undefined;
-    return { lsize: p.fatBlockBytes, live: p.leafHeaderBytes + leaf.names.size * p.leafHashEntryBytes + leaf.chunks * p.leafChunkBytes };
+    if (leaf === undefined) return -1;
+    return p.leafHeaderBytes + leaf.names.size * p.leafHashEntryBytes + leaf.chunks * p.leafChunkBytes;
   }
 
   /** Every block id the ZAP holds. */

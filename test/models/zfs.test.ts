@@ -245,6 +245,47 @@ describe('zfs space accounting', () => {
     expect(u.dfUsedBytes).toBe(u.dataBytes + u.metadataBytes);
     expect(u.referencedBytes! - u.usedByDatasetBytes!).toBe(u.sharedBytes);
   });
+
+  it('keeps usage()\'s sums running as a walk of every dataset and dead list adds them up, synced or not', () => {
+    const host = zfsHost();
+    host.loadImage('img', [tree({ '/big': { bytes: 3 * MiB }, '/etc/a': 'a', '/d/e/f': 'f', '/x': { bytes: 40_000 } })]);
+    const p = pool(host);
+    const check = (settle: boolean) => {
+      const u = host.usage(settle);
+      const t = p.walkTotals();
+      expect([u.referencedBytes, u.usedByDatasetBytes, u.usedBySnapshotsBytes, u.apparentBytes, u.snapshots]).toEqual([
+        t.referenced,
+        t.usedByDataset,
+        t.usedBySnapshots,
+        t.apparent,
+        t.snapshots,
+      ]);
+    };
+    for (const name of ['a', 'b', 'c']) {
+      const { sys } = host.run(name, 'img');
+      pwrite(sys, '/big', 'x', 5 + 200 * KiB * name.charCodeAt(0));
+      check(false);
+      writeFile(sys, `/new-${name}`, 'n'.repeat(70_000));
+      sys.truncate('/x', 10);
+      sys.unlink('/etc/a');
+      sys.symlink('t'.repeat(400), '/s');
+      check(false);
+      host.stop(name);
+      check(true);
+    }
+    host.commit('a', 'img2');
+    check(false);
+    const { sys } = host.run('r', 'img2');
+    sys.truncate('/big', 0);
+    check(false);
+    host.rm('b');
+    check(true);
+    for (const name of ['a', 'c', 'r']) host.rm(name);
+    host.rmi('img2');
+    check(false);
+    expect(p.walkTotals().usedBySnapshots).toBe(0);
+    expect(host.usage().referencedBytes).toBeGreaterThan(0);
+  });
 });
 
 describe('zfs POSIX semantics through a Host', () => {
