@@ -269,6 +269,7 @@ export class BtrfsStore implements SnapshotStore<Subvol> {
     this.commit();
   }
 
+  /** `usage(false).allocatedBytes` from the counters, without building a reading (per-op accounting). */
   allocatedBytes(): number {
     return this.fs.committed.dataUsed + this.fs.committed.metadataUsed;
   }

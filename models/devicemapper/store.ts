@@ -224,11 +224,12 @@ export class DmStore implements SnapshotStore<DmDevice> {
     this.pool.commit();
   }
 
-  /** `settle` (default): the periodic commits run first, as `sync; docker info` would; `false` reads the pool as it is. */
+  /** `usage(false).allocatedBytes` from the counters, without building a reading (per-op accounting). */
   allocatedBytes(): number {
     return this.pool.usedDataBlocks * this.config.blockBytes + this.pool.usedMetadataBlocks * thinFormat.metadataBlockBytes;
   }
 
+  /** `settle` (default): the periodic commits run first, as `sync; docker info` would; `false` reads the pool as it is. */
   usage(settle = true): StorageUsage {
     if (settle) this.settle();
     const dataBytes = this.pool.usedDataBlocks * this.config.blockBytes;

@@ -536,11 +536,12 @@ export class ZfsPool implements SnapshotStore<Dataset> {
 
   // ---- reports -----------------------------------------------------------------------------------------------
 
-  /** `zpool sync; zpool list` and `zfs list -o space` summed over Docker's datasets. */
+  /** `usage(false).allocatedBytes` from the counters, without building a reading (per-op accounting). */
   allocatedBytes(): number {
     return this.allocData + this.allocMeta + this.allocMos;
   }
 
+  /** `zpool sync; zpool list` and `zfs list -o space` summed over Docker's datasets. */
   usage(settle = true): StorageUsage {
     if (settle) this.sync();
     this.readSizes();

@@ -2,22 +2,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import type { TraceOp } from '../trace/schema.js';
+import { describeGenerators, generate, generatorSummary, WorkloadError } from '../predict/workload.js';
 import * as workloads from '../workload/index.js';
-
-/** The generators a user can name on the command line, with what they imitate. */
-const GENERATORS: Record<string, { about: string; make: (o: Record<string, unknown>) => TraceOp[] }> = {
-  dd: { about: 'dd if=/dev/zero of=PATH bs=BS count=N [seek=S]', make: o => workloads.dd(o as unknown as Parameters<typeof workloads.dd>[0]) },
-  'sequential-write': { about: 'one new file written front to back', make: o => workloads.sequentialWrite(o as never) },
-  'random-overwrite': { about: 'random in-place writes into a large file', make: o => workloads.randomOverwrite(o as never) },
-  append: { about: 'appends to a file', make: o => workloads.appendOnly(o as never) },
-  'log-append': { about: 'log lines appended, fsync every N', make: o => workloads.logAppend(o as never) },
-  'many-small-files': { about: 'many small files in a directory tree', make: o => workloads.manySmallFiles(o as never) },
-  'rewrite-whole-file': { about: 'files rewritten whole (temp + rename, or O_TRUNC)', make: o => workloads.rewriteWholeFile(o as never) },
-  'metadata-storm': { about: 'chmod / chown / touch of many files', make: o => workloads.metadataStorm(o as never) },
-  'database-pages': { about: 'random page writes into large files (filebench oltp)', make: o => workloads.databasePages(o as never) },
-  'sparse-files': { about: "xfstests overlay/066's sparse files", make: o => workloads.sparseFiles(o as never) },
-  'package-install': { about: 'dpkg/rpm package install: small files and whole database rewrites', make: o => workloads.packageInstall(o as never) },
-};
 
 /** JSONL always ends with a newline, even when a workload has no ops. */
 function emit(jsonl: string): void {
@@ -28,35 +14,24 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-/** `key=value` options; numbers and booleans as such, sizes with dd's suffixes left to the generator. */
-function options(pairs: readonly string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const p of pairs) {
-    const eq = p.indexOf('=');
-    if (eq <= 0) throw new Error(`option '${p}': expected key=value`);
-    const v = p.slice(eq + 1);
-    out[p.slice(0, eq)] = /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v === 'true' ? true : v === 'false' ? false : v;
-  }
-  return out;
-}
-
 /** `layersim workload`, `layersim fio` and `layersim strace`: workloads written as traces (JSONL on stdout). */
 export function registerWorkloadCommands(program: Command, fail: (message: string) => void): void {
   program
     .command('workload')
-    .description('write a generated workload as a trace (JSONL): ' + Object.keys(GENERATORS).join(', '))
-    .argument('<generator>', 'generator name')
-    .option('-o, --opt <key=value>', 'generator option (repeatable)', collect, [])
+    .description('write a generated workload as a trace (JSONL)')
+    .argument('<generator>', 'generator name (see below)')
+    .option('-o, --opt <key=value>', 'generator option (repeatable); sizes take dd/fio suffixes (64k, 1m)', collect, [])
+    .addHelpText('after', `\nGenerators (the same as predict --workload NAME:key=value,...):\n${describeGenerators()}`)
     .action((name: string, o: { opt: string[] }) => {
-      const g = GENERATORS[name];
-      if (g === undefined) return fail(`unknown generator '${name}' (known: ${Object.keys(GENERATORS).join(', ')})`);
       let ops: TraceOp[];
       try {
-        ops = g.make(options(o.opt));
+        ops = generate(name, o.opt, `workload ${name}`);
       } catch (e) {
-        return fail(`workload ${name}: ${(e as Error).message}`);
+        if (e instanceof WorkloadError) return fail(e.message);
+        throw e;
       }
-      emit(workloads.toJsonl(ops, [`layersim workload ${name} ${o.opt.join(' ')}: ${g.about}`]));
+      const about = generatorSummary(name);
+      emit(workloads.toJsonl(ops, [`layersim workload ${name} ${o.opt.join(' ')}`.trimEnd() + (about !== undefined ? `: ${about}` : '')]));
     });
 
   program

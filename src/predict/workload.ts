@@ -174,8 +174,8 @@ export function describeGenerators(): string {
     .join('\n');
 }
 
-function parseValue(spec: string, key: string, type: ParamType, raw: string): unknown {
-  const bad = (what: string) => new WorkloadError(`--workload ${spec}: ${key}=${raw}: ${what}`);
+function parseValue(context: string, key: string, type: ParamType, raw: string): unknown {
+  const bad = (what: string) => new WorkloadError(`${context}: ${key}=${raw}: ${what}`);
   if (Array.isArray(type)) {
     if (!type.includes(raw)) throw bad(`one of ${type.join(', ')}`);
     return raw;
@@ -217,23 +217,36 @@ export function isGeneratorSpec(text: string): boolean {
 export function generatorOps(spec: string): TraceOp[] {
   const colon = spec.indexOf(':');
   const name = colon < 0 ? spec : spec.slice(0, colon);
-  const g = GENERATORS[name];
-  if (g === undefined) throw new WorkloadError(`--workload ${spec}: unknown generator '${name}' (known: ${GENERATOR_NAMES.join(', ')})`);
-  const o: Record<string, unknown> = { ...g.defaults };
   const rest = colon < 0 ? '' : spec.slice(colon + 1);
-  for (const pair of rest.split(',').filter(p => p.trim() !== '')) {
+  return generate(name, rest.split(',').filter(p => p.trim() !== ''), `--workload ${spec}`);
+}
+
+/**
+ * The ops of generator `name` (or one of its aliases) with `key=value` options, defaults filled in and every value
+ * checked by its type; `context` starts every error message (`--workload SPEC`, `workload NAME`).
+ */
+export function generate(name: string, pairs: readonly string[], context: string): TraceOp[] {
+  const g = GENERATORS[name];
+  if (g === undefined) throw new WorkloadError(`${context}: unknown generator '${name}' (known: ${GENERATOR_NAMES.join(', ')})`);
+  const o: Record<string, unknown> = { ...g.defaults };
+  for (const pair of pairs) {
     const eq = pair.indexOf('=');
-    if (eq <= 0) throw new WorkloadError(`--workload ${spec}: '${pair}' is not key=value`);
+    if (eq <= 0) throw new WorkloadError(`${context}: '${pair}' is not key=value`);
     const key = pair.slice(0, eq).trim();
     const type = g.params[key];
-    if (type === undefined) throw new WorkloadError(`--workload ${spec}: ${name} has no option '${key}' (options: ${Object.keys(g.params).join(', ')})`);
-    o[key] = parseValue(spec, key, type, pair.slice(eq + 1).trim());
+    if (type === undefined) throw new WorkloadError(`${context}: ${name} has no option '${key}' (options: ${Object.keys(g.params).join(', ')})`);
+    o[key] = parseValue(context, key, type, pair.slice(eq + 1).trim());
   }
   try {
     return g.make(o);
   } catch (e) {
-    throw new WorkloadError(`--workload ${spec}: ${(e as Error).message}`);
+    throw new WorkloadError(`${context}: ${(e as Error).message}`);
   }
+}
+
+/** What a generator imitates (its one-line summary), for the header of a generated trace. */
+export function generatorSummary(name: string): string | undefined {
+  return GENERATORS[name]?.summary;
 }
 
 /** Trace ops predict leaves out of a trace (the schedule makes the containers), and ops it cannot replay per container. */

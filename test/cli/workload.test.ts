@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { GENERATOR_NAMES } from '../../src/predict/workload.js';
 import { parseTrace } from '../../src/trace/parse.js';
 import { capture } from '../support/cli.js';
 
@@ -12,6 +13,19 @@ describe('layersim workload, fio and strace', () => {
     expect(status).toBe(0);
     const ops = parseTrace(out).map(l => l.op.op);
     expect(ops.filter(o => o === 'write')).toHaveLength(3);
+  });
+
+  it('runs every generator predict knows, by name or alias, with its defaults', () => {
+    for (const name of GENERATOR_NAMES) {
+      const { status, out, err } = capture(['workload', name]);
+      expect(status, `${name}: ${err}`).toBe(0);
+      expect(parseTrace(out).length, name).toBeGreaterThan(0);
+    }
+  });
+
+  it('exits 2 naming a bad option value or an option the generator does not have', () => {
+    expect(capture(['workload', 'dd', '-o', 'bs=lots'])).toMatchObject({ status: 2, err: expect.stringMatching(/workload dd: bs=lots: not a size/) });
+    expect(capture(['workload', 'dd', '-o', 'colour=blue'])).toMatchObject({ status: 2, err: expect.stringMatching(/dd has no option 'colour'/) });
   });
 
   it('exits 2 naming an unknown generator', () => {
