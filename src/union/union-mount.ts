@@ -446,13 +446,16 @@ export class UnionMount implements Mount<UnionNode> {
   }
 
   /**
-   * Re-derives what a cold lookup of this name costs now (after a change moved where it is found). A directory whose
-   * cost changed moves the generation: walks the VFS remembered through it charged the old cost.
+   * Re-derives what a cold lookup of this name costs now (after a change moved where it is found). Walks the VFS
+   * remembered through it charge the new cost (`lookupCost`).
    */
   private refreshProbes(node: UnionNode): void {
-    const before = node.probes;
     node.probes = this.coldProbes(node);
-    if (node.probes !== before && this.inode(node).kind === 'dir') this.generation++;
+  }
+
+  /** What `lookup` charges for this node now: remembered walks read it (`Mount.lookupCost`), so a change needs no generation. */
+  lookupCost(node: UnionNode): number {
+    return node.probes;
   }
 
   /** The probes a cold lookup of this name performs. */

@@ -23,8 +23,13 @@ export class BindMounts<V extends object> implements Mount<V | BoundFile> {
   readonly root: V;
   private readonly binds = new Map<V, BoundFile>();
 
+  /** The inner mount's, when it has one: bound nodes are files, never a directory a walk passes. */
+  readonly lookupCost?: (node: V | BoundFile) => number;
+
   constructor(readonly inner: Mount<V>) {
     this.root = inner.root;
+    const cost = inner.lookupCost?.bind(inner);
+    if (cost !== undefined) this.lookupCost = node => (node instanceof BoundFile ? 1 : cost(node));
   }
 
   /** Bound nodes are files, never a directory on a walk: the inner mount's counter is the whole story. */

@@ -40,11 +40,17 @@ export interface OpenIntent {
 export interface Mount<V extends object> {
   readonly root: V;
   /**
-   * A counter the filesystem moves whenever a name it resolved before may now resolve to another node, or its lookup
-   * may now charge another number of probes, by a change the VFS does not see as such (overlayfs copy-up moving where
-   * a directory is found). With `meter`, it lets the VFS remember directory walks; without it, every walk is cold.
+   * A counter the filesystem moves whenever a name it resolved before may now resolve to another node, or (for a
+   * mount without `lookupCost`) its lookup may now charge another number of probes, by a change the VFS does not see as
+   * such (overlayfs copy-up moving where a directory is found). With `meter`, it lets the VFS remember directory walks;
+   * without it, every walk is cold.
    */
   readonly generation?: number;
+  /**
+   * What a lookup that finds this node charges now. With it, a remembered walk charges the current cost of each of
+   * its directories, so a change of cost alone (a copy-up) need not move `generation`.
+   */
+  lookupCost?(node: V): number;
   /** The meter `lookup` charges. */
   readonly meter?: CostMeter;
   /** The inode whose attributes and payload this node presents (stat, permission checks, reads). */

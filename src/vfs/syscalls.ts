@@ -183,7 +183,7 @@ export class Syscalls<V extends object> {
     const lookupsBefore = cache.meter.lookups;
     const linksBefore = links.count;
     const walk: ParentWalk<V> = { at: this.walkDirsCached(path, lastStart, links), name, lastType, trailing };
-    if (links.count === linksBefore) cache.setParent(path, this.creds, walk, cache.meter.lookups - lookupsBefore);
+    if (links.count === linksBefore) cache.setParent(path, this.creds, walk, walk.at, cache.meter.lookups - lookupsBefore);
     return walk;
   }
 
@@ -199,7 +199,7 @@ export class Syscalls<V extends object> {
     const linksBefore = links.count;
     const at = this.walkDirs(path, dirEnd, this.rootNode, links);
     // a walk through a symlink depends on the link count so far (ELOOP): only plain walks are remembered
-    if (links.count === linksBefore) cache.set(key, this.creds, at, meter.lookups - lookupsBefore);
+    if (links.count === linksBefore) cache.set(key, this.creds, at, at, meter.lookups - lookupsBefore);
     return at;
   }
 
@@ -870,6 +870,8 @@ export class Syscalls<V extends object> {
 /** A remembered walk: where it ended, for which caller, and the lookups it charged. */
 interface CachedWalk<T> {
   readonly walk: T;
+  /** The directory the walk ended in, with the chain above it: what a hit charges for (`Mount.lookupCost`). */
+  readonly dirs: PathNode<object>;
   readonly creds: Credentials;
   readonly lookups: number;
 }
@@ -903,21 +905,23 @@ class WalkCache<T, P = unknown> {
     return this.current() ? this.hit(this.entries.get(key), creds) : undefined;
   }
 
-  set(key: string, creds: Credentials, walk: T, lookups: number): void {
+  set(key: string, creds: Credentials, walk: T, dirs: PathNode<object>, lookups: number): void {
     // the walk itself may have moved the mount's generation (a lookup that re-resolved): it is current now
     this.current();
+    if (!this.chargeable(dirs, lookups)) return;
     if (this.entries.size >= WALK_CACHE_MAX) this.entries.clear();
-    this.entries.set(key, { walk, creds, lookups });
+    this.entries.set(key, { walk, dirs, creds, lookups });
   }
 
   getParent(path: string, creds: Credentials): P | undefined {
     return this.current() ? this.hit(this.parents.get(path), creds) : undefined;
   }
 
-  setParent(path: string, creds: Credentials, walk: P, lookups: number): void {
+  setParent(path: string, creds: Credentials, walk: P, dirs: PathNode<object>, lookups: number): void {
     this.current();
+    if (!this.chargeable(dirs, lookups)) return;
     if (this.parents.size >= PARENT_CACHE_MAX) this.parents.clear();
-    this.parents.set(path, { walk, creds, lookups });
+    this.parents.set(path, { walk, dirs, creds, lookups });
   }
 
   clear(): void {
@@ -935,8 +939,25 @@ class WalkCache<T, P = unknown> {
 
   private hit<W>(e: CachedWalk<W> | undefined, creds: Credentials): W | undefined {
     if (e === undefined || e.creds !== creds) return undefined;
-    this.meter.lookups += e.lookups;
+    this.meter.lookups += this.mount.lookupCost === undefined ? e.lookups : this.chainCost(e.dirs);
     return e.walk;
+  }
+
+  /** What looking up each directory of the chain charges now, root excluded. */
+  private chainCost(at: PathNode<object>): number {
+    const cost = this.mount.lookupCost!;
+    let n = 0;
+    for (let p: PathNode<object> | undefined = at; p?.up !== undefined; p = p.up) n += cost.call(this.mount, p.node);
+    return n;
+  }
+
+  /**
+   * Whether a hit can charge what a cold walk charges: always with a fixed cost; with `lookupCost`, when the chain's
+   * current cost is what the cold walk charged (a walk through "..", which looked up a directory it then left, is
+   * not remembered).
+   */
+  private chargeable(at: PathNode<object>, lookups: number): boolean {
+    return this.mount.lookupCost === undefined || this.chainCost(at) === lookups;
   }
 }
 
