@@ -70,6 +70,12 @@ export class XfsLayout implements FsLayout {
   private inodes = new Map<number, XfsInode>();
   private rotor = 0;
   private lastDirAg = 0;
+  /**
+   * New non-directory inodes not yet linked, with the data written to them so far: xfs_dialloc places a file in its
+   * parent directory's AG (xfs_ialloc_ag_select: XFS_INO_TO_AGNO(parent)), and the volume names the parent only when
+   * it links the inode (after inodeAllocated and the initial content).
+   */
+  private unplaced = new Map<number, [number, number][]>();
   private rootfsAg = -1;
   private dirtyBlocks = new Set<number>();
   private dirtyInodes = new Set<number>();
@@ -102,6 +108,7 @@ export class XfsLayout implements FsLayout {
     c.inodes = new Map([...this.inodes].map(([k, v]) => [k, { ...v, map: new Map(v.map), dirBlocks: [...v.dirBlocks] }]));
     c.dirtyBlocks = new Set();
     c.dirtyInodes = new Set();
+    c.unplaced = new Map();
     c.freed = [];
     c.mounted = false;
     return c;
@@ -179,14 +186,30 @@ export class XfsLayout implements FsLayout {
   }
 
   inodeAllocated(inode: Inode): void {
+    if (inode.kind !== 'dir') {
+      this.unplaced.set(inode.ino, []);
+      return;
+    }
     this.dirtyInode(this.state(inode));
   }
 
+  /** Allocates a new file's inode in `ag` (its directory's) and writes the data it was given before the link. */
+  private place(inode: Inode, ag: number): void {
+    const pending = this.unplaced.get(inode.ino);
+    if (pending === undefined) return;
+    this.unplaced.delete(inode.ino);
+    this.lastDirAg = ag;
+    this.dirtyInode(this.state(inode));
+    for (const [offset, length] of pending) this.dataWritten(inode, offset, length);
+  }
+
   inodeDirtied(inode: Inode): void {
+    if (this.unplaced.has(inode.ino)) return;
     this.dirtyInode(this.state(inode));
   }
 
   inodeFreed(inode: Inode): void {
+    if (this.unplaced.delete(inode.ino)) return;
     const s = this.state(inode);
     this.dirtyInode(s);
     this.agHeader(s.ag);
@@ -212,7 +235,8 @@ export class XfsLayout implements FsLayout {
     this.dirtyBlocks.add(s.dirBlocks.at(-1)!);
   }
 
-  entryAdded(dir: Inode, _name: string, _inode: Inode): void {
+  entryAdded(dir: Inode, _name: string, inode: Inode): void {
+    if (this.unplaced.has(inode.ino)) this.place(inode, this.state(dir).ag);
     this.dirChanged(dir);
   }
 
@@ -222,6 +246,11 @@ export class XfsLayout implements FsLayout {
 
   dataWritten(inode: Inode, offset: number, length: number): void {
     if (length <= 0) return;
+    const pending = this.unplaced.get(inode.ino);
+    if (pending !== undefined) {
+      pending.push([offset, length]);
+      return;
+    }
     const s = this.state(inode);
     const bs = this.geo.p.blockBytes;
     const first = Math.floor(offset / bs);
@@ -251,6 +280,7 @@ export class XfsLayout implements FsLayout {
   }
 
   dataTruncated(inode: Inode, newSize: number, _oldSize: number): void {
+    this.place(inode, this.lastDirAg);
     const s = this.state(inode);
     const keep = Math.ceil(newSize / this.geo.p.blockBytes);
     // deleting the entry being visited is safe in a Map iteration (the rest are still visited, in order)
@@ -265,6 +295,7 @@ export class XfsLayout implements FsLayout {
   }
 
   xattrsChanged(inode: Inode): void {
+    this.place(inode, this.lastDirAg);
     this.dirtyInode(this.state(inode));
   }
 
@@ -376,6 +407,11 @@ export class XfsLayout implements FsLayout {
 
   /** xfs_fs_unfreeze: nothing written at once (the dummy transaction's superblock goes with the next push). */
   thaw(): void {}
+
+  /** The AG holding an inode (its chunk's), or undefined for one this layout has not placed. */
+  inodeAg(ino: number): number | undefined {
+    return this.inodes.get(ino)?.ag;
+  }
 
   worstCaseBlocks(dataBytes: number): number {
     return Math.ceil(dataBytes / this.geo.p.blockBytes) + this.geo.chunkBlocks + 16;

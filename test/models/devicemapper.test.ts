@@ -12,6 +12,7 @@ import { devicemapper, dockerInfo, ThinPool, thinMetadataSize, thinMetadataSizeC
 import { WRITE_BROKE_SHARING, WRITE_IN_PLACE, WRITE_PROVISIONED } from '../../models/devicemapper/thin-pool.js';
 import { btreeMaxEntries, parseSize, profiles } from '../../models/devicemapper/params.js';
 import type { DmStore } from '../../models/devicemapper/store.js';
+import type { XfsLayout } from '../../models/devicemapper/xfs-layout.js';
 import { readText, tree, writeFile } from '../support/world.js';
 
 const BLOCK = 64 * 1024;
@@ -197,6 +198,24 @@ describe('devicemapper: xfs inode chunks', () => {
     const grew = many.map((n, ag) => n - few[ag]!);
     expect(grew.filter(g => g !== 0)).toEqual([9]);
   });
+
+  it('a file\'s inode goes to its directory\'s AG, also when it is created with its data (an image layer) right after a mkdir elsewhere', () => {
+    const { host: h, store } = host({ profile: 'docker-1.3', fs: 'xfs' });
+    h.loadImage('img', [tree({ '/bin/busybox': 'x'.repeat(10000), '/bin/dd': { symlink: 'busybox' }, '/usr/bin/env': 'y', '/linuxrc': 'z' })]);
+    const dev = [...store.live][0]!;
+    const layout = dev.layout as XfsLayout;
+    const root = store.volume(dev).root;
+    const at = (path: string) => {
+      let n = root;
+      for (const part of path.split('/').filter(p => p !== '')) n = n.entries!.get(part)!;
+      return layout.inodeAg(n.ino);
+    };
+    // new directories rotate across the AGs (inode64), so /bin and /usr/bin are in other AGs than /
+    expect(at('/bin')).not.toBe(at('/'));
+    for (const [file, dir] of [['/bin/busybox', '/bin'], ['/bin/dd', '/bin'], ['/usr/bin/env', '/usr/bin'], ['/linuxrc', '/']]) {
+      expect(at(file!)).toBe(at(dir!));
+    }
+  });
 });
 
 describe('devicemapper: what mount, freeze and unmount write', () => {
@@ -365,15 +384,29 @@ describe('devicemapper: calibration, profile=docker-1.3 (the 2014 review, docker
   // Open, both xfs data figures, and likely one cause: a commit mounts four times as Docker 1.3.2's naiveDiffDriver
   // does (ApplyDiff keeps the new layer mounted through its size walk; the Linux 6.18 replay did the same and its ext4
   // commit is now matched exactly), and then every new xfs device is 2-3 pool blocks short of the review in run (two
-  // new devices: 79 against 84) and commit (one: 39 against 41) alike — a per-new-device 3.17-era xfs write not found
+  // new devices: 79 against 84; 77 since files go to their directory's AG, see below) and commit (one: 39 against 41) alike — a per-new-device 3.17-era xfs write not found
   // yet. Ruled out: the thin device's I/O hints as an xfs stripe (16 AGs, aligned log, chunks and extents: run 81 but
   // commit 55-56; see XfsParams.agCount). Since modelled: execve("/bin/dd") follows the applet symlink and relatime
-  // updates its atime (+1 per run).
+  // updates its atime (+1 per run). Also tried and not it (each probed by a temporary change, figures run/commit):
+  // the log at XFS_PREALLOC_BLOCKS (AG block 4, the AGFL's blocks after it) or any offset 0-14: 78-79 / 39-41, noise
+  // of the pool-boundary phase, not a per-device cost; v4's real inode alignment (sb_inoalignmt =
+  // XFS_INODE_BIG_CLUSTER_SIZE >> blocklog = 2 blocks, mkfs.xfs): 77 / 39, further off; a second mount+unmount of the
+  // container in daemon.Create (container.Mount(); defer container.Unmount(); prepareVolumes, 1.3-1.5 era): 79 / 40;
+  // a smaller shortform literal area (an attr fork for SELinux's security.selinux: the review ran devicemapper with
+  // OPTIONS=--selinux-enabled, turned off only for btrfs, and the init and committed layers are mounted with no
+  // context= label): no change at any size, the directory blocks land in pool blocks already taken. Per role, profile=modern
+  // meets the Linux 6.18 replay's chunks (run: init 42 vs 41, container 37 vs 37; commit: committed layer 37 vs 36,
+  // image 34 vs 34, init 39 vs 38, container 4 vs 2), and docker-1.3 takes run 44 + 37 (34 kept: the container's
+  // first writes free 3 blocks the thawed init had already copied) and commit 36 for the new layer; so the missing
+  // 2-3 blocks per new device are 3.17/v4-specific and touch 64 KiB regions the model never touches (not the log,
+  // which every first mount covers with 32-33 blocks whatever the era). Fixed on the way: a file created with its
+  // data (the image's /bin/busybox) or right after a mkdir elsewhere went to the AG of the last directory changed,
+  // not its own; in its directory's AG (xfs_ialloc_ag_select) the run takes 77, commit and the 6.18 rows unchanged.
   it.fails('direct-lvm xfs: commit +41 data blocks within one (model: 39, see the report)', () => {
     expect(Math.abs(direct['commit']!.data - 41)).toBeLessThanOrEqual(1);
   });
 
-  it.fails('direct-lvm xfs: run +84 data blocks within one (model: 79, see the report)', () => {
+  it.fails('direct-lvm xfs: run +84 data blocks within one (model: 77, see the report)', () => {
     expect(Math.abs(direct['run']!.data - 84)).toBeLessThanOrEqual(1);
   });
 
