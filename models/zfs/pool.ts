@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { SnapshotStore } from '../../src/block/snapshot-driver.js';
 import type { DriverEnv, StorageUsage } from '../../src/engine/driver.js';
-import type { CostMeter } from '../../src/fs/cost.js';
+import { readMeter, resetMeter, type CostMeter, type MeterReading } from '../../src/fs/cost.js';
 import { fail } from '../../src/fs/errno.js';
 import { InoAllocator } from '../../src/fs/inode.js';
 import { Volume, type BackingFs } from '../../src/fs/volume.js';
@@ -37,14 +37,11 @@ class ZplMeter implements CostMeter {
   }
 
   reset(): void {
-    this.dataBytes = 0;
-    this.metadataBytes = 0;
-    this.copyUpBytes = 0;
-    this.lookups = 0;
+    resetMeter(this);
   }
 
-  snapshot(): { dataBytes: number; metadataBytes: number; copyUpBytes: number; lookups: number } {
-    return { dataBytes: this.dataBytes, metadataBytes: this.metadataBytes, copyUpBytes: this.copyUpBytes, lookups: this.lookups };
+  snapshot(): MeterReading {
+    return readMeter(this);
   }
 }
 

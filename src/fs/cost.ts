@@ -13,18 +13,31 @@ export class CostMeter {
   lookups = 0;
 
   reset(): void {
-    this.dataBytes = 0;
-    this.metadataBytes = 0;
-    this.copyUpBytes = 0;
-    this.lookups = 0;
+    resetMeter(this);
   }
 
-  snapshot(): { dataBytes: number; metadataBytes: number; copyUpBytes: number; lookups: number } {
-    return {
-      dataBytes: this.dataBytes,
-      metadataBytes: this.metadataBytes,
-      copyUpBytes: this.copyUpBytes,
-      lookups: this.lookups,
-    };
+  snapshot(): MeterReading {
+    return readMeter(this);
   }
+}
+
+/** A meter's four figures at one moment. */
+export interface MeterReading {
+  dataBytes: number;
+  metadataBytes: number;
+  copyUpBytes: number;
+  lookups: number;
+}
+
+/** Zeroes a meter (also one whose figures are accessors forwarding to another meter: models' per-store meters). */
+export function resetMeter(m: MeterReading): void {
+  m.dataBytes = 0;
+  m.metadataBytes = 0;
+  m.copyUpBytes = 0;
+  m.lookups = 0;
+}
+
+/** A meter's figures as a plain object. */
+export function readMeter(m: MeterReading): MeterReading {
+  return { dataBytes: m.dataBytes, metadataBytes: m.metadataBytes, copyUpBytes: m.copyUpBytes, lookups: m.lookups };
 }
