@@ -183,23 +183,22 @@ export function runPredict(o: PredictCliOptions, out: PredictOutput): PredictOut
   return conclude(p, report, o, out);
 }
 
-/** The threads `runPredictParallel` would sweep on: none (this thread) for one driver or one job. */
-export function workerCount(jobs: number, drivers: number, cores = availableParallelism()): number {
-  const n = Math.min(jobs, cores, drivers);
-  return n > 1 ? n : 0;
+/** The threads `runPredictParallel` sweeps on, this one included: --jobs, at most one per core and per driver. */
+export function threadCount(jobs: number, drivers: number, cores = availableParallelism()): number {
+  return Math.max(1, Math.min(jobs, cores, drivers));
 }
 
 /**
- * runPredict with the drivers' sweeps on up to `--jobs` worker threads (never more than the cores, or the drivers);
- * in this thread when that is one, or when the compiled worker script is absent (the TypeScript sources under
- * vitest or tsx). The output is runPredict's, elapsedMs aside.
+ * runPredict with the drivers' sweeps spread over `--jobs` threads, this one and worker threads (never more than the
+ * cores, or the drivers); all in this thread when that is one, or when the compiled worker script is absent (the
+ * TypeScript sources under vitest or tsx). The output is runPredict's, elapsedMs aside.
  */
 export async function runPredictParallel(o: PredictCliOptions, out: PredictOutput, spawn?: WorkerFactory): Promise<PredictOutcome> {
   const p = prepare(o, out);
-  const workers = workerCount(p.jobs, p.spec.drivers.length);
+  const threads = threadCount(p.jobs, p.spec.drivers.length);
   let report: PredictReport;
   try {
-    report = workers > 0 && (spawn !== undefined || workerScriptAvailable()) ? await predictParallel(p.req, p.spec, { workers, ...(spawn ? { spawn } : {}) }) : predict(p.req);
+    report = threads > 1 && (spawn !== undefined || workerScriptAvailable()) ? await predictParallel(p.req, p.spec, { threads, ...(spawn ? { spawn } : {}) }) : predict(p.req);
   } finally {
     p.progress?.finish();
   }
@@ -241,7 +240,7 @@ export function registerPredict(program: Command, setStatus: (code: number) => v
     .option('--fio-scale <factor>', 'fio job files: multiply every size (0.01 runs a 1% model)')
     .option('--seed <n>', 'seed for random fills')
     .option('--no-progress', 'no progress bar on stderr')
-    .option('-j, --jobs <n>', 'drivers simulated at once, each on a worker thread (default: the available cores; never more than those, 1 runs them one after another in this process)')
+    .option('-j, --jobs <n>', 'drivers simulated at once, this process and worker threads (default: the available cores, never more; 1: one after another in this thread)')
     .addHelpText('after', `\nGenerators:\n${describeGenerators()}\n\nExit status: 0, 1 when a --fail-if rule holds, 2 for unusable input.`);
   if (parallel) {
     command.action(async (o: PredictCliOptions) => {

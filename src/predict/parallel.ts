@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { allModels } from '../../models/index.js';
 import { capabilitiesOf, type DriverModel } from '../engine/driver.js';
 import { resolveOptions } from '../engine/drivers.js';
@@ -76,9 +76,10 @@ export interface SentError {
 }
 
 export type WorkerMessage =
+  | { type: 'ready' }
   | { type: 'tick'; driver: string; container: number }
   | { type: 'done'; index: number; prediction: DriverPrediction }
-  | { type: 'error'; index: number; error: SentError };
+  | { type: 'error'; error: SentError };
 
 function sendable(e: unknown): SentError {
   if (e instanceof TraceError) return { kind: 'trace', message: e.message, ...(e.stack ? { stack: e.stack } : {}), trace: { file: e.file, line: e.line, reason: e.reason } };
@@ -93,38 +94,50 @@ export function revive(e: SentError): Error {
   return err;
 }
 
-/** The worker's end of the channel: a worker thread's parentPort, or a MessagePort in tests. */
+/** The worker's end of the channel: a MessagePort. */
 export interface WorkerPort {
   postMessage(m: WorkerMessage): void;
   on(event: 'message', fn: (m: TaskMessage) => void): unknown;
 }
 
 /**
- * A worker's body: loads the spec's workload and image at its first task (once), then sweeps each driver it is
- * handed. Errors, the image's or workload's included, go back as messages: the main thread rethrows them.
+ * A worker's body: loads the spec's workload and image, says it is ready, then sweeps each driver it is handed.
+ * Errors, the image's or workload's included, go back as messages: the main thread rethrows them.
  */
 export function serveDriverWorker(spec: PredictSpec, port: WorkerPort): void {
-  let req: PredictRequest | undefined;
+  let req: PredictRequest;
+  try {
+    req = requestOf(spec, loadSpecWorkload(spec), loadImageSource(spec.image));
+  } catch (e) {
+    port.postMessage({ type: 'error', error: sendable(e) });
+    return;
+  }
   port.on('message', ({ index }) => {
     try {
-      req ??= requestOf(spec, loadSpecWorkload(spec), loadImageSource(spec.image));
       const model = req.models[index];
       if (model === undefined) throw new Error(`predict: no driver #${index}`);
       const prediction = predictDriver(model, { ...req, onProgress: (driver, container) => port.postMessage({ type: 'tick', driver, container }) });
       port.postMessage({ type: 'done', index, prediction });
     } catch (e) {
-      port.postMessage({ type: 'error', index, error: sendable(e) });
+      port.postMessage({ type: 'error', error: sendable(e) });
     }
   });
+  port.postMessage({ type: 'ready' });
 }
 
-/** The main thread's handle on a worker (node's Worker has this shape). */
+/**
+ * The main thread's handle on a worker. While the main thread runs sweeps of its own it polls (between its
+ * containers); when it has none left it listens.
+ */
 export interface DriverWorker {
-  postMessage(m: TaskMessage): void;
-  on(event: 'message', fn: (m: WorkerMessage) => void): unknown;
-  on(event: 'error', fn: (e: Error) => void): unknown;
-  on(event: 'exit', fn: (code: number) => void): unknown;
-  terminate(): unknown;
+  post(task: TaskMessage): void;
+  /** The worker's next message if one has arrived, without waiting. */
+  poll(): WorkerMessage | undefined;
+  /** From now on, messages not polled go to `fn` as they arrive. */
+  listen(fn: (m: WorkerMessage) => void): void;
+  /** `fn` is called if the thread fails or exits (after terminate() too). */
+  onDeath(fn: (e: Error) => void): void;
+  terminate(): void;
 }
 
 export type WorkerFactory = (spec: PredictSpec) => DriverWorker;
@@ -136,7 +149,34 @@ export function workerScriptAvailable(): boolean {
   return WORKER_SCRIPT.protocol === 'file:' && existsSync(fileURLToPath(WORKER_SCRIPT));
 }
 
-export const spawnThread: WorkerFactory = spec => new Worker(WORKER_SCRIPT, { workerData: spec });
+/** What the worker script receives. */
+export interface WorkerData {
+  spec: PredictSpec;
+  port: MessagePort;
+}
+
+/**
+ * A worker thread of the worker script, talking over its own MessageChannel (a Worker's built-in port cannot be
+ * read synchronously; receiveMessageOnPort reads a MessagePort's).
+ */
+export const spawnThread: WorkerFactory = spec => {
+  const { port1, port2 } = new MessageChannel();
+  const data: WorkerData = { spec, port: port2 };
+  const thread = new Worker(WORKER_SCRIPT, { workerData: data, transferList: [port2] });
+  return {
+    post: task => port1.postMessage(task),
+    poll: () => receiveMessageOnPort(port1)?.message as WorkerMessage | undefined,
+    listen: fn => void port1.on('message', fn),
+    onDeath: fn => {
+      thread.on('error', e => fn(new Error(`failed: ${e.message}`, { cause: e })));
+      thread.on('exit', code => fn(new Error(`exited (code ${code})`)));
+    },
+    terminate: () => {
+      port1.close();
+      void thread.terminate();
+    },
+  };
+};
 
 /**
  * The order drivers are handed out: block stores first (measured on 100 containers: btrfs, zfs and devicemapper
@@ -149,77 +189,90 @@ export function dispatchOrder(models: readonly DriverModel[]): number[] {
 }
 
 export interface ParallelOptions {
-  /** Worker threads to start (at most one per driver). */
-  workers: number;
+  /** Threads sweeping at once, this one included: `threads - 1` workers are started. */
+  threads: number;
   spawn?: WorkerFactory;
 }
 
 /**
- * `predict(req)` with the sweeps on worker threads built by `spawn` from `spec` (which must describe `req`): a
- * queue of drivers, each worker taking the next one when it finishes. `req.onProgress` receives every worker's
- * ticks. Rejects with the first error a worker reports (its class and message as thrown), or when a worker dies.
+ * `predict(req)` with the sweeps spread over this thread and `threads - 1` workers built by `spawn` from `spec`
+ * (which must describe `req`). One queue of drivers: this thread takes the first at once (it has the inputs loaded
+ * and its code compiled, while a worker takes a few hundred milliseconds to load both), a worker takes one when it
+ * is ready, and whoever finishes takes the next; a run too short to wait for a worker's start is this thread's
+ * alone. `req.onProgress` receives every thread's ticks (a worker's when this thread polls between its containers,
+ * or as they arrive once it waits). Rejects with the first error a worker reports, as thrown, or when one dies.
  */
-export function predictParallel(req: PredictRequest, spec: PredictSpec, opts: ParallelOptions): Promise<PredictReport> {
+export async function predictParallel(req: PredictRequest, spec: PredictSpec, opts: ParallelOptions): Promise<PredictReport> {
   checkContainers(req);
   const queue = dispatchOrder(req.models);
   const results: DriverPrediction[] = [];
+  let remaining = req.models.length;
   const spawn = opts.spawn ?? spawnThread;
-  const count = Math.max(1, Math.min(opts.workers, queue.length));
-  return new Promise<PredictReport>((resolve, reject) => {
-    const pool: DriverWorker[] = [];
-    /** The driver index each worker is sweeping. */
-    const busy = new Map<DriverWorker, number>();
-    let remaining = req.models.length;
-    let settled = false;
-    const stopAll = () => {
-      settled = true;
-      for (const w of pool) w.terminate();
-    };
-    const fail = (e: Error) => {
-      if (settled) return;
-      stopAll();
-      reject(e);
-    };
-    const next = (w: DriverWorker) => {
-      const index = queue.shift();
-      if (index === undefined) {
-        busy.delete(w);
-        w.terminate();
-        return;
-      }
-      busy.set(w, index);
-      w.postMessage({ type: 'run', index });
-    };
-    for (let k = 0; k < count && !settled; k++) {
-      let w: DriverWorker;
-      try {
-        w = spawn(spec);
-      } catch (e) {
-        fail(e as Error);
-        break;
-      }
-      pool.push(w);
-      w.on('message', m => {
-        if (settled) return;
-        if (m.type === 'tick') req.onProgress?.(m.driver, m.container);
-        else if (m.type === 'error') fail(revive(m.error));
-        else {
-          results[m.index] = m.prediction;
-          if (--remaining > 0) return next(w);
-          stopAll();
-          try {
-            resolve(assembleReport(req, results));
-          } catch (e) {
-            reject(e as Error);
-          }
-        }
-      });
-      w.on('error', fail);
-      w.on('exit', code => {
-        const index = busy.get(w);
-        if (index !== undefined) fail(new Error(`predict: the worker thread sweeping ${req.models[index]!.name} exited (code ${code})`));
-      });
-      next(w);
+  const workers: DriverWorker[] = [];
+  /** The driver index each worker is sweeping. */
+  const busy = new Map<DriverWorker, number>();
+  let failure: Error | undefined;
+  /** Set while this thread waits for the workers: re-checks whether they are done. */
+  let wake: (() => void) | undefined;
+
+  const assign = (w: DriverWorker) => {
+    const index = queue.shift();
+    if (index === undefined) return w.terminate();
+    busy.set(w, index);
+    w.post({ type: 'run', index });
+  };
+  const handle = (w: DriverWorker, m: WorkerMessage) => {
+    if (m.type === 'tick') req.onProgress?.(m.driver, m.container);
+    else if (m.type === 'ready') assign(w);
+    else if (m.type === 'error') failure ??= revive(m.error);
+    else {
+      results[m.index] = m.prediction;
+      remaining--;
+      busy.delete(w);
+      assign(w);
     }
-  });
+  };
+  const pump = () => {
+    for (const w of workers) {
+      for (let m = w.poll(); m !== undefined && failure === undefined; m = w.poll()) handle(w, m);
+    }
+    if (failure !== undefined) throw failure;
+  };
+
+  try {
+    for (let k = 1; k < Math.min(opts.threads, queue.length); k++) {
+      const w = spawn(spec);
+      workers.push(w);
+      w.onDeath(e => {
+        const index = busy.get(w);
+        if (index === undefined) return;
+        failure ??= new Error(`predict: the worker thread sweeping ${req.models[index]!.name} ${e.message}`, { cause: e });
+        wake?.();
+      });
+    }
+    const onProgress = (driver: string, container: number) => {
+      req.onProgress?.(driver, container);
+      pump();
+    };
+    for (let index = queue.shift(); index !== undefined; index = queue.shift()) {
+      results[index] = predictDriver(req.models[index]!, { ...req, onProgress });
+      remaining--;
+      pump();
+    }
+    if (remaining > 0) {
+      await new Promise<void>((resolve, reject) => {
+        wake = () => (failure !== undefined ? reject(failure) : remaining === 0 ? resolve() : undefined);
+        for (const w of workers) {
+          w.listen(m => {
+            if (failure === undefined) handle(w, m);
+            wake?.();
+          });
+        }
+        wake();
+      });
+    }
+  } finally {
+    for (const w of workers) w.terminate();
+  }
+  return assembleReport(req, results);
 }
