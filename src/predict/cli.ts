@@ -16,7 +16,7 @@ import { formatCsv, formatPrediction } from './format.js';
 import { renderHtml } from './html.js';
 import { ProgressBar } from './progress.js';
 import { checkRules, parseRule, RuleError, type FailRule, type RuleOutcome } from './rules.js';
-import { loadSpecWorkload, predictParallel, requestOf, workerScriptAvailable, type PredictSpec, type WorkerFactory } from './parallel.js';
+import { loadSpecWorkload, predictParallel, requestOf, rereadable, workerScriptAvailable, type PredictSpec, type WorkerFactory } from './parallel.js';
 import { predict, ruleFigures, RULE_METRICS, type PredictReport, type PredictRequest, type Schedule } from './simulate.js';
 import { describeGenerators, WorkloadError } from './workload.js';
 
@@ -190,15 +190,16 @@ export function threadCount(jobs: number, drivers: number, cores = availablePara
 
 /**
  * runPredict with the drivers' sweeps spread over `--jobs` threads, this one and worker threads (never more than the
- * cores, or the drivers); all in this thread when that is one, or when the compiled worker script is absent (the
- * TypeScript sources under vitest or tsx). The output is runPredict's, elapsedMs aside.
+ * cores, or the drivers); all in this thread when that is one, when the compiled worker script is absent (the
+ * TypeScript sources under vitest or tsx) or when an input cannot be read twice (a pipe). The output is
+ * runPredict's, elapsedMs aside.
  */
 export async function runPredictParallel(o: PredictCliOptions, out: PredictOutput, spawn?: WorkerFactory): Promise<PredictOutcome> {
   const p = prepare(o, out);
   const threads = threadCount(p.jobs, p.spec.drivers.length);
   let report: PredictReport;
   try {
-    report = threads > 1 && (spawn !== undefined || workerScriptAvailable()) ? await predictParallel(p.req, p.spec, { threads, ...(spawn ? { spawn } : {}) }) : predict(p.req);
+    report = threads > 1 && (spawn !== undefined || workerScriptAvailable()) && rereadable(p.spec) ? await predictParallel(p.req, p.spec, { threads, ...(spawn ? { spawn } : {}) }) : predict(p.req);
   } finally {
     p.progress?.finish();
   }

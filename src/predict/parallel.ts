@@ -6,7 +6,7 @@
  * objects and a tick per container (the progress bar). The report is assembled in the requested driver order, so it
  * is the sequential report whatever order the sweeps finished in.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { allModels } from '../../models/index.js';
@@ -141,6 +141,22 @@ export interface DriverWorker {
 }
 
 export type WorkerFactory = (spec: PredictSpec) => DriverWorker;
+
+/**
+ * Whether a worker reading the spec's inputs again reads what this thread read: a pipe (`--image <(docker save x)`)
+ * or a device gives its bytes once, to this thread.
+ */
+export function rereadable(spec: Pick<PredictSpec, 'image' | 'workload'>): boolean {
+  const plain = (path: string) => {
+    try {
+      const st = statSync(path);
+      return st.isFile() || st.isDirectory();
+    } catch {
+      return true;
+    }
+  };
+  return (spec.image.startsWith('builtin:') || plain(spec.image)) && plain(spec.workload);
+}
 
 /** The compiled worker script next to this module (dist); absent when the TypeScript sources run (vitest, tsx). */
 const WORKER_SCRIPT = new URL('./worker.js', import.meta.url);

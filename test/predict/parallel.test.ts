@@ -7,7 +7,7 @@ import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:wor
 import { describe, expect, it } from 'vitest';
 import { allModels } from '../../models/index.js';
 import { runPredict, runPredictParallel, threadCount, type PredictCliOptions } from '../../src/predict/cli.js';
-import { dispatchOrder, loadSpecWorkload, predictParallel, requestOf, revive, serveDriverWorker, type DriverWorker, type PredictSpec, type TaskMessage, type WorkerFactory, type WorkerMessage } from '../../src/predict/parallel.js';
+import { dispatchOrder, loadSpecWorkload, predictParallel, requestOf, rereadable, revive, serveDriverWorker, type DriverWorker, type PredictSpec, type TaskMessage, type WorkerFactory, type WorkerMessage } from '../../src/predict/parallel.js';
 import { predict, type PredictReport } from '../../src/predict/simulate.js';
 import { loadImageSource } from '../../src/image/resolve.js';
 import { TraceError } from '../../src/trace/parse.js';
@@ -193,6 +193,16 @@ describe('predictParallel', () => {
     die!(new Error('exited (code 1)'));
     // the worker was handed the first driver after this thread's (devicemapper): btrfs
     await expect(run).rejects.toThrow('predict: the worker thread sweeping btrfs exited (code 1)');
+  });
+
+  it('runs in this thread only when an input cannot be read twice (a pipe)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'layersim-fifo-'));
+    const fifo = join(dir, 'image.tar');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    expect(rereadable({ image: fifo, workload: 'dd' })).toBe(false);
+    expect(rereadable({ image: 'builtin:busybox', workload: fifo })).toBe(false);
+    expect(rereadable({ image: 'builtin:busybox', workload: 'dd:bs=64k' })).toBe(true);
+    expect(rereadable({ image: dir, workload: fileURLToPath(import.meta.url) })).toBe(true);
   });
 
   it('runs on as many threads as jobs allow, never more than the cores or the drivers', () => {
