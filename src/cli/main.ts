@@ -74,15 +74,17 @@ function printRun(report: RunReport, verbose: boolean): void {
   }
 }
 
-/** The CLI: returns the exit status (0 every expectation held, 1 some failed, 2 unusable input). */
-export function main(argv: string[]): number {
+/**
+ * The CLI's commands; `setStatus` receives the exit status. `parallel`: `predict` sweeps the drivers on worker
+ * threads and its action is async (run the program with parseAsync).
+ */
+function buildProgram(setStatus: (code: number) => void, parallel: boolean): Command {
   const program = new Command();
   program
     .name('layersim')
     .description('Simulates container storage drivers: copy-up, whiteouts, thin pools and extents, with per-op costs')
     .showHelpAfterError()
     .exitOverride();
-  let status = 0;
 
   program
     .command('run')
@@ -116,7 +118,7 @@ export function main(argv: string[]): number {
       });
       if (o.json) console.log(JSON.stringify(report));
       else printRun(report, o.verbose ?? false);
-      status = allHeld(report) ? 0 : EXIT_FAILED;
+      setStatus(allHeld(report) ? 0 : EXIT_FAILED);
     });
 
   program
@@ -153,29 +155,50 @@ export function main(argv: string[]): number {
       console.log(o.json ? JSON.stringify(report) : formatCalibration(report));
     });
 
-  registerInspect(program, code => (status = code));
-  registerExplain(program, code => (status = code));
+  registerInspect(program, setStatus);
+  registerExplain(program, setStatus);
   registerWorkloadCommands(program, message => {
     throw new UsageError(message);
   });
-  registerPredict(program, code => (status = code));
+  registerPredict(program, setStatus, parallel);
+  return program;
+}
 
+/** The exit status of an error out of a command: commander's own (help, usage), 2 for unusable input; else rethrown. */
+function errorStatus(e: unknown): number {
+  if (e instanceof Error && 'exitCode' in e && typeof (e as { exitCode: unknown }).exitCode === 'number') {
+    const code = (e as { exitCode: number }).exitCode;
+    return code === 0 ? 0 : EXIT_USAGE;
+  }
+  if (e instanceof TraceError || e instanceof UsageError) {
+    console.error(`layersim: ${e.message}`);
+    return EXIT_USAGE;
+  }
+  if (e instanceof Error && e.message.startsWith('image: ')) {
+    console.error(`layersim: ${e.message}`);
+    return EXIT_USAGE;
+  }
+  throw e;
+}
+
+/** The CLI in this thread: returns the exit status (0 every expectation held, 1 some failed, 2 unusable input). */
+export function main(argv: string[]): number {
+  let status = 0;
   try {
-    program.parse(argv, { from: 'user' });
+    buildProgram(code => (status = code), false).parse(argv, { from: 'user' });
   } catch (e) {
-    if (e instanceof Error && 'exitCode' in e && typeof (e as { exitCode: unknown }).exitCode === 'number') {
-      const code = (e as { exitCode: number }).exitCode;
-      return code === 0 ? 0 : EXIT_USAGE;
-    }
-    if (e instanceof TraceError || e instanceof UsageError) {
-      console.error(`layersim: ${e.message}`);
-      return EXIT_USAGE;
-    }
-    if (e instanceof Error && e.message.startsWith('image: ')) {
-      console.error(`layersim: ${e.message}`);
-      return EXIT_USAGE;
-    }
-    throw e;
+    return errorStatus(e);
+  }
+  return status;
+}
+
+/** The CLI as `layersim` runs it: main's, except that `predict` sweeps the drivers on worker threads (--jobs). */
+export async function mainAsync(argv: string[]): Promise<number> {
+  let status = 0;
+  try {
+    await buildProgram(code => (status = code), true).parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    return errorStatus(e);
   }
   return status;
 }

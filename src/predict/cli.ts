@@ -4,6 +4,7 @@
  * a table, JSON, CSV or a self-contained HTML page; `--fail-if` gates for CI (exit 1), unusable input exits 2.
  */
 import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { allModels } from '../../models/index.js';
 import type { DriverModel } from '../engine/driver.js';
@@ -15,8 +16,9 @@ import { formatCsv, formatPrediction } from './format.js';
 import { renderHtml } from './html.js';
 import { ProgressBar } from './progress.js';
 import { checkRules, parseRule, RuleError, type FailRule, type RuleOutcome } from './rules.js';
-import { predict, ruleFigures, RULE_METRICS, type PredictReport, type Schedule } from './simulate.js';
-import { describeGenerators, loadWorkload, WorkloadError } from './workload.js';
+import { loadSpecWorkload, predictParallel, requestOf, rereadable, workerScriptAvailable, type PredictSpec, type WorkerFactory } from './parallel.js';
+import { predict, ruleFigures, RULE_METRICS, type PredictReport, type PredictRequest, type Schedule } from './simulate.js';
+import { describeGenerators, WorkloadError } from './workload.js';
 
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
@@ -41,6 +43,7 @@ export interface PredictCliOptions {
   fioScale?: string;
   seed?: string;
   progress?: boolean;
+  jobs?: string;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -95,8 +98,23 @@ export interface PredictOutcome {
   status: number;
 }
 
-/** The command's body without the CLI plumbing: validates everything first, then simulates, writes and checks. */
-export function runPredict(o: PredictCliOptions, out: { stdout: (s: string) => void; stderr: (s: string) => void; isTTY: boolean }): PredictOutcome {
+export interface PredictOutput {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+  isTTY: boolean;
+}
+
+/** A validated command: what to simulate (as data and as loaded), the rules to check, the bar to draw on. */
+interface Prepared {
+  spec: PredictSpec;
+  req: PredictRequest;
+  rules: FailRule[];
+  progress: ProgressBar | undefined;
+  jobs: number;
+}
+
+/** Validates everything and loads the inputs, in the order that decides which error a bad command reports. */
+function prepare(o: PredictCliOptions, out: PredictOutput): Prepared {
   if (o.image === undefined) throw new PredictUsageError('--image SOURCE is required (a directory, a tar, a docker save or OCI archive, builtin:busybox)');
   if (o.workload === undefined) throw new PredictUsageError(`--workload is required: a JSONL trace, a fio job file, or a generator spec:\n${describeGenerators()}`);
   if (o.json && o.csv) throw new PredictUsageError('--json and --csv: choose one');
@@ -105,36 +123,37 @@ export function runPredict(o: PredictCliOptions, out: { stdout: (s: string) => v
   const options = checkOptions(models, o.driverOpt);
   const containers = count('--containers', o.containers, 1);
   const schedule = parseSchedule(o.schedule);
+  const jobs = o.jobs === undefined ? availableParallelism() : count('--jobs', o.jobs, 1);
   const rules: FailRule[] = o.failIf.map(text => parseRule(text, RULE_METRICS, allModels.map(m => m.name)));
   for (const r of rules) {
     if (r.driver !== '*' && !models.some(m => m.name === r.driver)) throw new RuleError(`--fail-if '${r.text}': ${r.driver} is not among the drivers run (${models.map(m => m.name).join(', ')})`);
   }
   const fioScale = o.fioScale === undefined ? undefined : Number(o.fioScale);
   if (fioScale !== undefined && !(fioScale > 0)) throw new PredictUsageError(`--fio-scale ${o.fioScale}: expected a positive number`);
-  const workload = loadWorkload(o.workload, fioScale !== undefined ? { fioScale } : {});
+  const base = { image: o.image, workload: o.workload, ...(fioScale !== undefined ? { fioScale } : {}) };
+  const workload = loadSpecWorkload(base);
   for (const w of workload.warnings) out.stderr(`layersim: warning: ${w}`);
   const trees = loadImageSource(o.image);
+  const spec: PredictSpec = {
+    ...base,
+    drivers: models.map(m => m.name),
+    options,
+    containers,
+    schedule,
+    ...(o.exec === 'none' ? {} : { exec: o.exec }),
+    intervalSeconds: seconds('--interval', o.interval),
+    settleSeconds: seconds('--settle', o.settle),
+    prefixDepth: count('--prefix-depth', o.prefixDepth, 1),
+    ...(o.seed !== undefined ? { seed: count('--seed', o.seed, 0) } : {}),
+  };
   const progress = out.isTTY && o.progress !== false && !o.json && !o.csv ? new ProgressBar(models.length * containers, process.stderr) : undefined;
-  let report: PredictReport;
-  try {
-    report = predict({
-      image: { source: o.image, trees },
-      workload,
-      models,
-      options,
-      containers,
-      schedule,
-      exec: o.exec === 'none' ? undefined : o.exec,
-      intervalSeconds: seconds('--interval', o.interval),
-      settleSeconds: seconds('--settle', o.settle),
-      prefixDepth: count('--prefix-depth', o.prefixDepth, 1),
-      ...(o.seed !== undefined ? { seed: count('--seed', o.seed, 0) } : {}),
-      ...(progress ? { onProgress: (d: string, i: number) => progress.tick(`${d} #${i}`) } : {}),
-    });
-  } finally {
-    progress?.finish();
-  }
-  const outcomes = checkRules(rules, new Map(report.drivers.map(d => [d.driver, ruleFigures(d)])));
+  const req: PredictRequest = { ...requestOf(spec, workload, trees), ...(progress ? { onProgress: (d: string, i: number) => progress.tick(`${d} #${i}`) } : {}) };
+  return { spec, req, rules, progress, jobs };
+}
+
+/** Checks the rules, writes the report in the format asked for; the exit status. */
+function conclude(p: Prepared, report: PredictReport, o: PredictCliOptions, out: PredictOutput): PredictOutcome {
+  const outcomes = checkRules(p.rules, new Map(report.drivers.map(d => [d.driver, ruleFigures(d)])));
   if (o.html !== undefined) writeFileSync(o.html, renderHtml(report));
   if (o.json) out.stdout(JSON.stringify({ ...report, rules: outcomes }));
   else if (o.csv) out.stdout(formatCsv(report).trimEnd());
@@ -152,9 +171,57 @@ export function runPredict(o: PredictCliOptions, out: { stdout: (s: string) => v
   return { report, rules: outcomes, status };
 }
 
-/** Adds `predict` to the CLI; `setStatus` receives the exit status. */
-export function registerPredict(program: Command, setStatus: (code: number) => void): void {
-  program
+/** The command's body without the CLI plumbing: validates everything first, then simulates in this thread, writes and checks. */
+export function runPredict(o: PredictCliOptions, out: PredictOutput): PredictOutcome {
+  const p = prepare(o, out);
+  let report: PredictReport;
+  try {
+    report = predict(p.req);
+  } finally {
+    p.progress?.finish();
+  }
+  return conclude(p, report, o, out);
+}
+
+/** The threads `runPredictParallel` sweeps on, this one included: --jobs, at most one per core and per driver. */
+export function threadCount(jobs: number, drivers: number, cores = availableParallelism()): number {
+  return Math.max(1, Math.min(jobs, cores, drivers));
+}
+
+/**
+ * runPredict with the drivers' sweeps spread over `--jobs` threads, this one and worker threads (never more than the
+ * cores, or the drivers); all in this thread when that is one, when the compiled worker script is absent (the
+ * TypeScript sources under vitest or tsx) or when an input cannot be read twice (a pipe). The output is
+ * runPredict's, elapsedMs aside.
+ */
+export async function runPredictParallel(o: PredictCliOptions, out: PredictOutput, spawn?: WorkerFactory): Promise<PredictOutcome> {
+  const p = prepare(o, out);
+  const threads = threadCount(p.jobs, p.spec.drivers.length);
+  let report: PredictReport;
+  try {
+    report = threads > 1 && (spawn !== undefined || workerScriptAvailable()) && rereadable(p.spec) ? await predictParallel(p.req, p.spec, { threads, ...(spawn ? { spawn } : {}) }) : predict(p.req);
+  } finally {
+    p.progress?.finish();
+  }
+  return conclude(p, report, o, out);
+}
+
+/** Unusable input: printed as one line, exit status 2; anything else is a crash. */
+function usageStatus(e: unknown): number {
+  if (e instanceof PredictUsageError || e instanceof RuleError || e instanceof WorkloadError || e instanceof TraceError || (e instanceof Error && e.message.startsWith('image: '))) {
+    console.error(`layersim: ${e.message}`);
+    return EXIT_USAGE;
+  }
+  throw e;
+}
+
+/**
+ * Adds `predict` to the CLI; `setStatus` receives the exit status. `parallel`: the action returns a promise (the
+ * program must be run with parseAsync) and sweeps the drivers on worker threads (runPredictParallel).
+ */
+export function registerPredict(program: Command, setStatus: (code: number) => void, parallel = false): void {
+  const out = (): PredictOutput => ({ stdout: s => console.log(s), stderr: s => console.error(s), isTTY: process.stderr.isTTY === true });
+  const command = program
     .command('predict')
     .description('N containers of an image running a workload on each driver: disk growth over containers and time, ranking, dominant operations')
     .option('-i, --image <source>', 'the image: a directory, a rootfs tar, a docker save or OCI archive, builtin:busybox')
@@ -174,18 +241,23 @@ export function registerPredict(program: Command, setStatus: (code: number) => v
     .option('--fio-scale <factor>', 'fio job files: multiply every size (0.01 runs a 1% model)')
     .option('--seed <n>', 'seed for random fills')
     .option('--no-progress', 'no progress bar on stderr')
-    .addHelpText('after', `\nGenerators:\n${describeGenerators()}\n\nExit status: 0, 1 when a --fail-if rule holds, 2 for unusable input.`)
-    .action((o: PredictCliOptions) => {
+    .option('-j, --jobs <n>', 'drivers simulated at once, this process and worker threads (default: the available cores, never more; 1: one after another in this thread)')
+    .addHelpText('after', `\nGenerators:\n${describeGenerators()}\n\nExit status: 0, 1 when a --fail-if rule holds, 2 for unusable input.`);
+  if (parallel) {
+    command.action(async (o: PredictCliOptions) => {
       try {
-        const r = runPredict(o, { stdout: s => console.log(s), stderr: s => console.error(s), isTTY: process.stderr.isTTY === true });
-        setStatus(r.status);
+        setStatus((await runPredictParallel(o, out())).status);
       } catch (e) {
-        if (e instanceof PredictUsageError || e instanceof RuleError || e instanceof WorkloadError || e instanceof TraceError || (e instanceof Error && e.message.startsWith('image: '))) {
-          console.error(`layersim: ${e.message}`);
-          setStatus(EXIT_USAGE);
-          return;
-        }
-        throw e;
+        setStatus(usageStatus(e));
       }
     });
+  } else {
+    command.action((o: PredictCliOptions) => {
+      try {
+        setStatus(runPredict(o, out()).status);
+      } catch (e) {
+        setStatus(usageStatus(e));
+      }
+    });
+  }
 }

@@ -377,10 +377,18 @@ export function predictDriver(model: DriverModel, req: PredictRequest): DriverPr
   };
 }
 
-/** Runs the sweep on every model and ranks them by final df. */
+/** Runs the sweep on every model, one after another in this thread, and ranks them by final df. */
 export function predict(req: PredictRequest): PredictReport {
+  checkContainers(req);
+  return assembleReport(req, req.models.map(m => predictDriver(m, req)));
+}
+
+export function checkContainers(req: PredictRequest): void {
   if (!Number.isSafeInteger(req.containers) || req.containers < 1) throw new Error('containers must be a positive integer');
-  const drivers = req.models.map(m => predictDriver(m, req));
+}
+
+/** The report of the models' sweeps (`drivers` in `req.models`' order, wherever each ran): the ranking by final df. */
+export function assembleReport(req: PredictRequest, drivers: DriverPrediction[]): PredictReport {
   const ranking = [...drivers]
     .sort((a, b) => a.final.dfUsedBytes - b.final.dfUsedBytes || a.driver.localeCompare(b.driver))
     .map((d, i) => ({ rank: i + 1, driver: d.driver, dfUsedBytes: d.final.dfUsedBytes, growthBytes: d.growth.dfUsedBytes }));
