@@ -882,11 +882,12 @@ const WALK_CACHE_MAX = 8192;
 const PARENT_CACHE_MAX = 65536;
 
 /**
- * Directory walks resolved before, keyed by the directory part of a path ("/a/b/" of "/a/b/c") walked from the root
- * without following a symlink. An entry holds only for the credentials it was checked with (search permission on
- * every directory), and only until the VFS clears the cache (rename, rmdir, attribute changes) or the mount's
- * generation moves (a name re-resolved, a lookup's probe count changed). A hit charges the meter the lookups the cold
- * walk charged, so the cost figures are those of an uncached walk.
+ * Directory walks resolved before, keyed by the directory part of a path ("/a/b/" of "/a/b/c"), and whole parent walks
+ * keyed by the full path, walked from the root without following a symlink. An entry holds only for the credentials
+ * it was checked with (search permission on every directory), and only until the VFS clears the cache (rename, rmdir,
+ * attribute changes) or the mount's generation moves (a name re-resolved). A hit charges the meter what walking again
+ * would: each directory's current lookup cost (`Mount.lookupCost`), or, on a mount without it, the lookups the cold
+ * walk charged (such a mount moves its generation when a cost changes). test/properties/walk-cache.test.ts checks it.
  */
 class WalkCache<T, P = unknown> {
   private readonly entries = new Map<string, CachedWalk<T>>();
