@@ -108,7 +108,7 @@ export class Syscalls<V extends object> {
   /** The root as a path node (immutable, so shared by every walk). */
   private readonly rootNode: PathNode<V>;
   /** Directory walks already resolved, when the mount supports invalidation (`Mount.generation`). */
-  private readonly walks: WalkCache<PathNode<V>, ParentWalk<V>> | undefined;
+  private readonly walks: WalkCache<PathNode<V>> | undefined;
 
   constructor(readonly mount: Mount<V>) {
     this.rootNode = { node: mount.root, up: undefined };
@@ -158,13 +158,6 @@ export class Syscalls<V extends object> {
   private walkParent(path: string, start: PathNode<V>, links: { count: number }): ParentWalk<V> {
     const absolute = path.charCodeAt(0) === SLASH;
     const root = this.rootNode;
-    const cache = this.walks;
-    // the whole parent walk by the full path, before any scanning: a repeated path (the same string, its hash already
-    // computed) costs one map probe, no slice and no new walk object. Only walks that succeeded are remembered.
-    if (cache !== undefined && (absolute || start === root)) {
-      const hit = cache.getParent(path, this.creds);
-      if (hit !== undefined) return hit;
-    }
     if (path.length === 0) fail('ENOENT');
     if (path.length >= PATH_MAX) fail('ENAMETOOLONG');
 
@@ -178,16 +171,11 @@ export class Syscalls<V extends object> {
     const trailing = end < path.length;
     if (lastStart === 0) return { at: absolute ? root : start, name, lastType, trailing };
     const fromRoot = absolute || start === root;
-    if (!fromRoot) return { at: this.walkDirs(path, lastStart, start, links), name, lastType, trailing };
-    if (cache === undefined) return { at: this.walkDirs(path, lastStart, root, links), name, lastType, trailing };
-    const lookupsBefore = cache.meter.lookups;
-    const linksBefore = links.count;
-    const walk: ParentWalk<V> = { at: this.walkDirsCached(path, lastStart, links), name, lastType, trailing };
-    if (links.count === linksBefore) cache.setParent(path, this.creds, walk, walk.at, cache.meter.lookups - lookupsBefore);
-    return walk;
+    const at = fromRoot ? this.walkDirsCached(path, lastStart, links) : this.walkDirs(path, lastStart, start, links);
+    return { at, name, lastType, trailing };
   }
 
-  /** `walkDirs` from the root through the walk cache: a hit replays the cold walk's lookup charge. */
+  /** `walkDirs` from the root through the walk cache: a hit charges what walking again would. */
   private walkDirsCached(path: string, dirEnd: number, links: { count: number }): PathNode<V> {
     const cache = this.walks;
     if (cache === undefined) return this.walkDirs(path, dirEnd, this.rootNode, links);
@@ -266,9 +254,7 @@ export class Syscalls<V extends object> {
   }
 
   private parentOf(path: string): ParentWalk<V> {
-    // a remembered walk needs no symlink count: look before making one
-    const hit = this.walks?.getParent(path, this.creds);
-    return hit ?? this.walkParent(path, this.rootPath(), { count: 0 });
+    return this.walkParent(path, this.rootPath(), { count: 0 });
   }
 
   /** Runs a syscall body, stamping any errno with the call and path (the edge where errors are built). */
@@ -878,21 +864,17 @@ interface CachedWalk<T> {
 
 /** Entries kept before the cache starts over (a bound on memory; a replay touches far fewer directories). */
 const WALK_CACHE_MAX = 8192;
-/** Full paths kept before that cache starts over: a trace names many more files than directories. */
-const PARENT_CACHE_MAX = 65536;
 
 /**
- * Directory walks resolved before, keyed by the directory part of a path ("/a/b/" of "/a/b/c"), and whole parent walks
- * keyed by the full path, walked from the root without following a symlink. An entry holds only for the credentials
+ * Directory walks resolved before, keyed by the directory part of a path ("/a/b/" of "/a/b/c") walked from the root
+ * without following a symlink (a map of full paths was tried: larger, colder, and measured slower). An entry holds only for the credentials
  * it was checked with (search permission on every directory), and only until the VFS clears the cache (rename, rmdir,
  * attribute changes) or the mount's generation moves (a name re-resolved). A hit charges the meter what walking again
  * would: each directory's current lookup cost (`Mount.lookupCost`), or, on a mount without it, the lookups the cold
  * walk charged (such a mount moves its generation when a cost changes). test/properties/walk-cache.test.ts checks it.
  */
-class WalkCache<T, P = unknown> {
+class WalkCache<T> {
   private readonly entries = new Map<string, CachedWalk<T>>();
-  /** Whole parent walks (directory walk + last component) by full path: the same rules, a larger bound. */
-  private readonly parents = new Map<string, CachedWalk<P>>();
   private mountGeneration: number;
 
   constructor(
@@ -914,20 +896,8 @@ class WalkCache<T, P = unknown> {
     this.entries.set(key, { walk, dirs, creds, lookups });
   }
 
-  getParent(path: string, creds: Credentials): P | undefined {
-    return this.current() ? this.hit(this.parents.get(path), creds) : undefined;
-  }
-
-  setParent(path: string, creds: Credentials, walk: P, dirs: PathNode<object>, lookups: number): void {
-    this.current();
-    if (!this.chargeable(dirs, lookups)) return;
-    if (this.parents.size >= PARENT_CACHE_MAX) this.parents.clear();
-    this.parents.set(path, { walk, dirs, creds, lookups });
-  }
-
   clear(): void {
     this.entries.clear();
-    this.parents.clear();
   }
 
   /** False (and the cache emptied) when the mount's generation moved since the entries were made. */
