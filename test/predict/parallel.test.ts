@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { allModels } from '../../models/index.js';
-import { runPredict, runPredictParallel, threadCount, type PredictCliOptions } from '../../src/predict/cli.js';
+import { defaultJobs, runPredict, runPredictParallel, threadCount, type PredictCliOptions } from '../../src/predict/cli.js';
 import { dispatchOrder, loadSpecWorkload, predictParallel, requestOf, rereadable, revive, serveDriverWorker, type DriverWorker, type PredictSpec, type TaskMessage, type WorkerFactory, type WorkerMessage } from '../../src/predict/parallel.js';
 import { predict, type PredictReport } from '../../src/predict/simulate.js';
 import { loadImageSource } from '../../src/image/resolve.js';
@@ -206,6 +206,9 @@ describe('predictParallel', () => {
   });
 
   it('runs on as many threads as jobs allow, never more than the cores or the drivers', () => {
+    expect(defaultJobs(1)).toBe(1);
+    expect(defaultJobs(2)).toBe(1);
+    expect(defaultJobs(8)).toBe(7);
     expect(threadCount(2, 6, 2)).toBe(2);
     expect(threadCount(8, 6, 2)).toBe(2);
     expect(threadCount(8, 3, 16)).toBe(3);
