@@ -269,6 +269,8 @@ export interface ExtentRec {
   refs: number;
   /** r:<root> TREE_BLOCK_REF, p:<parent> SHARED_BLOCK_REF/SHARED_DATA_REF, d:<root>:<ino>:<offset> EXTENT_DATA_REF; value = count. */
   readonly backrefs: Map<string, number>;
+  /** The backrefs' keys in the order the extent item lists them (sorted), kept as they come and go, not re-sorted. */
+  readonly order: string[];
   /** Keys of the items this extent has in the extent tree now. */
   keys: Key[];
 }
@@ -435,7 +437,7 @@ export class BtrfsFs {
   // ---------------------------------------------------------------- extent records
 
   private newRec(bytenr: number, length: number, data: boolean, level: number): ExtentRec {
-    const rec: ExtentRec = { bytenr, length, data, level, refs: 0, backrefs: new Map(), keys: [] };
+    const rec: ExtentRec = { bytenr, length, data, level, refs: 0, backrefs: new Map(), order: [], keys: [] };
     this.recs.set(bytenr, rec);
     return rec;
   }
@@ -449,7 +451,9 @@ export class BtrfsFs {
   addRef(bytenr: number, ref: string, count = 1): void {
     const rec = this.rec(bytenr);
     rec.refs += count;
-    rec.backrefs.set(ref, (rec.backrefs.get(ref) ?? 0) + count);
+    const had = rec.backrefs.get(ref);
+    rec.backrefs.set(ref, (had ?? 0) + count);
+    if (had === undefined) rec.order.splice(firstNotBefore(rec.order, ref), 0, ref);
     this.dirtyRecs.add(rec);
   }
 
@@ -460,7 +464,7 @@ export class BtrfsFs {
     if (!rec.backrefs.has(key)) key = rec.backrefs.keys().next().value ?? ref;
     const n = (rec.backrefs.get(key) ?? 1) - 1;
     if (n > 0) rec.backrefs.set(key, n);
-    else rec.backrefs.delete(key);
+    else if (rec.backrefs.delete(key)) rec.order.splice(firstNotBefore(rec.order, key), 1);
     rec.refs--;
     this.dirtyRecs.add(rec);
     return rec.refs;
@@ -869,7 +873,8 @@ export class BtrfsFs {
     const key: Key = skinny ? [rec.bytenr, KEY.METADATA_ITEM, rec.level] : [rec.bytenr, KEY.EXTENT_ITEM, rec.length];
     let size = ON_DISK.extentItemBytes + (!rec.data && !skinny ? ON_DISK.treeBlockInfoBytes : 0);
     const keyed: Item[] = [];
-    for (const [ref, count] of [...rec.backrefs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    for (const ref of rec.order) {
+      const count = rec.backrefs.get(ref)!;
       const shared = ref.startsWith('p:');
       const inl = !rec.data ? ON_DISK.inlineTreeRefBytes : shared ? ON_DISK.inlineSharedDataRefBytes : ON_DISK.inlineDataRefBytes;
       // tree block refs carry no count: one backref per reference
@@ -1099,6 +1104,18 @@ function itemBytes(it: Item): number {
  * objectid): a scan for a few, else a set of (offset, type) as one exact number — a block shared by a hundred
  * snapshots has hundreds of keyed backrefs, rechecked at every commit that changes its references.
  */
+/** The first index of the sorted `order` whose key is not before `key` (where it is, or would go). */
+function firstNotBefore(order: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = order.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (order[mid]! < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 function keySet(keys: readonly Key[]): (key: Key) => boolean {
   if (keys.length <= 8) {
     return key => {
