@@ -156,10 +156,10 @@ export class Syscalls<V extends object> {
    * (no split); a walk from the root that followed no symlink is remembered by its directory part (see `WalkCache`).
    */
   private walkParent(path: string, start: PathNode<V>, links: { count: number }): ParentWalk<V> {
-    const absolute = path.charCodeAt(0) === SLASH;
-    const root = this.rootNode;
     if (path.length === 0) fail('ENOENT');
     if (path.length >= PATH_MAX) fail('ENAMETOOLONG');
+    const absolute = path.charCodeAt(0) === SLASH;
+    const root = this.rootNode;
 
     // the last component: [lastStart, end), after any trailing slashes are dropped
     let end = path.length;
@@ -187,7 +187,7 @@ export class Syscalls<V extends object> {
     const linksBefore = links.count;
     const at = this.walkDirs(path, dirEnd, this.rootNode, links);
     // a walk through a symlink depends on the link count so far (ELOOP): only plain walks are remembered
-    if (links.count === linksBefore) cache.set(key, this.creds, at, at, meter.lookups - lookupsBefore);
+    if (links.count === linksBefore) cache.set(key, this.creds, at, meter.lookups - lookupsBefore);
     return at;
   }
 
@@ -855,9 +855,8 @@ export class Syscalls<V extends object> {
 
 /** A remembered walk: where it ended, for which caller, and the lookups it charged. */
 interface CachedWalk<T> {
+  /** The directory the walk ended in, with the chain above it (a hit charges each one's `Mount.lookupCost`). */
   readonly walk: T;
-  /** The directory the walk ended in, with the chain above it: what a hit charges for (`Mount.lookupCost`). */
-  readonly dirs: PathNode<object>;
   readonly creds: Credentials;
   readonly lookups: number;
 }
@@ -873,7 +872,7 @@ const WALK_CACHE_MAX = 8192;
  * would: each directory's current lookup cost (`Mount.lookupCost`), or, on a mount without it, the lookups the cold
  * walk charged (such a mount moves its generation when a cost changes). test/properties/walk-cache.test.ts checks it.
  */
-class WalkCache<T> {
+class WalkCache<T extends PathNode<object>> {
   private readonly entries = new Map<string, CachedWalk<T>>();
   private mountGeneration: number;
 
@@ -888,12 +887,12 @@ class WalkCache<T> {
     return this.current() ? this.hit(this.entries.get(key), creds) : undefined;
   }
 
-  set(key: string, creds: Credentials, walk: T, dirs: PathNode<object>, lookups: number): void {
+  set(key: string, creds: Credentials, walk: T, lookups: number): void {
     // the walk itself may have moved the mount's generation (a lookup that re-resolved): it is current now
     this.current();
-    if (!this.chargeable(dirs, lookups)) return;
+    if (!this.chargeable(walk, lookups)) return;
     if (this.entries.size >= WALK_CACHE_MAX) this.entries.clear();
-    this.entries.set(key, { walk, dirs, creds, lookups });
+    this.entries.set(key, { walk, creds, lookups });
   }
 
   clear(): void {
@@ -908,9 +907,9 @@ class WalkCache<T> {
     return false;
   }
 
-  private hit<W>(e: CachedWalk<W> | undefined, creds: Credentials): W | undefined {
+  private hit(e: CachedWalk<T> | undefined, creds: Credentials): T | undefined {
     if (e === undefined || e.creds !== creds) return undefined;
-    this.meter.lookups += this.mount.lookupCost === undefined ? e.lookups : this.chainCost(e.dirs);
+    this.meter.lookups += this.mount.lookupCost === undefined ? e.lookups : this.chainCost(e.walk);
     return e.walk;
   }
 
