@@ -94,23 +94,16 @@ export class Block {
 
   /** The first slot whose key is >= `key` (the items: where the key is, or would go). */
   lowerBound(key: Key): number {
-    const k = this.keys;
-    const k0 = key[0];
-    const k1 = key[1];
-    const k2 = key[2];
-    let lo = 0;
-    let hi = this.level === 0 ? this.items.length : this.ptrs.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      const b = 3 * mid;
-      if ((k[b]! - k0 || k[b + 1]! - k1 || k[b + 2]! - k2) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return this.bound(key, 0);
   }
 
   /** The first slot whose key is > `key` (the pointers: the child holding `key` is the one before it). */
   upperBound(key: Key): number {
+    return this.bound(key, 1);
+  }
+
+  /** The first slot whose key compares to `key` at `past` or more (keys are integers: 0 for >=, 1 for >). */
+  private bound(key: Key, past: 0 | 1): number {
     const k = this.keys;
     const k0 = key[0];
     const k1 = key[1];
@@ -120,7 +113,7 @@ export class Block {
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
       const b = 3 * mid;
-      if ((k[b]! - k0 || k[b + 1]! - k1 || k[b + 2]! - k2) <= 0) lo = mid + 1;
+      if ((k[b]! - k0 || k[b + 1]! - k1 || k[b + 2]! - k2) < past) lo = mid + 1;
       else hi = mid;
     }
     return lo;
