@@ -1,7 +1,7 @@
 import { fail } from '../../src/fs/errno.js';
 import { PlainMount } from '../../src/fs/plain-mount.js';
 import { Volume, type BackingFs } from '../../src/fs/volume.js';
-import type { DriverEnv, StorageDriver, StorageUsage } from '../../src/engine/driver.js';
+import { layerChain, type DriverEnv, type StorageDriver, type StorageUsage } from '../../src/engine/driver.js';
 import { applyOciLayer, REMOVE_ON_WHITEOUT } from '../../src/layer/apply-oci.js';
 import { changesBetween, layerFromChanges } from '../../src/layer/changes.js';
 import { copyTree } from '../../src/layer/copy-tree.js';
@@ -58,9 +58,7 @@ export class VfsDriver implements StorageDriver {
   }
 
   parents(id: string): string[] {
-    const out: string[] = [];
-    for (let p = this.layer(id).parent; p !== undefined; p = this.layer(p).parent) out.push(p);
-    return out;
+    return layerChain(id, l => this.layer(l).parent);
   }
 
   inspectLayer(id: string): unknown {

@@ -1,7 +1,7 @@
 import { fail } from '../fs/errno.js';
 import { PlainMount } from '../fs/plain-mount.js';
 import type { Volume } from '../fs/volume.js';
-import type { StorageDriver, StorageUsage } from '../engine/driver.js';
+import { layerChain, type StorageDriver, type StorageUsage } from '../engine/driver.js';
 import { applyOciLayer, REMOVE_ON_WHITEOUT } from '../layer/apply-oci.js';
 import { changesBetween, layerFromChanges } from '../layer/changes.js';
 
@@ -139,9 +139,7 @@ export class SnapshotDriver<D> implements StorageDriver {
   }
 
   parents(id: string): string[] {
-    const out: string[] = [];
-    for (let p = this.layer(id).parent; p !== undefined; p = this.layer(p).parent) out.push(p);
-    return out;
+    return layerChain(id, l => this.layer(l).parent);
   }
 
   inspectLayer(id: string): unknown {

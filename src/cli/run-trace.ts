@@ -51,6 +51,17 @@ export function optionsFor(model: DriverModel, lines: readonly TraceLine[], cli:
   return resolveOptions(model, given);
 }
 
+/** A fresh host for one model of a run or explain request; bad options are the trace's error (line 0). */
+export function hostFor(model: DriverModel, lines: readonly TraceLine[], req: Pick<RunRequest, 'file' | 'options' | 'models' | 'seed'>): Host {
+  let options: Record<string, string>;
+  try {
+    options = optionsFor(model, lines, req.options, req.models.length > 1);
+  } catch (e) {
+    throw new TraceError(req.file, 0, (e as Error).message);
+  }
+  return new Host(model, options, req.seed !== undefined ? { seed: req.seed } : {});
+}
+
 /** `--image`: an `image` line named "base" and a `run` of container "c", before the trace's own lines. */
 export function imagePrelude(image: string | undefined): TraceLine[] {
   if (image === undefined) return [];
@@ -71,13 +82,7 @@ export function runTrace(req: RunRequest): RunReport {
   }
   const drivers: DriverRun[] = [];
   for (const model of req.models) {
-    let options: Record<string, string>;
-    try {
-      options = optionsFor(model, lines, req.options, req.models.length > 1);
-    } catch (e) {
-      throw new TraceError(req.file, 0, (e as Error).message);
-    }
-    const host = new Host(model, options, req.seed !== undefined ? { seed: req.seed } : {});
+    const host = hostFor(model, lines, req);
     const runner = new TraceRunner(host, req.file, req.loadImage, req.writeArchive, req.settleEachLine ?? false);
     for (const l of prelude) {
       const r = runner.runLine(l);
@@ -87,7 +92,7 @@ export function runTrace(req: RunRequest): RunReport {
     runner.runAll(lines);
     drivers.push({
       driver: model.name,
-      options,
+      options: host.options,
       results: runner.results,
       marks: runner.marks.map((m: MarkRecord) => ({ label: m.label, line: m.line, usage: m.usage })),
       usage: host.usage(),

@@ -21,6 +21,13 @@ export interface OptionSpec {
   readonly source: string;
 }
 
+/** The layers below `id`, nearest first, from each layer's parent (a driver's `parents`). */
+export function layerChain(id: string, parentOf: (id: string) => string | undefined): string[] {
+  const out: string[] = [];
+  for (let p = parentOf(id); p !== undefined; p = parentOf(p)) out.push(p);
+  return out;
+}
+
 /** Space in use on the driver's store, as the spec's `usage` object reports it (bytes). */
 export interface StorageUsage {
   /** Data space in use (union drivers: the layers' allocated data blocks). */

@@ -3,11 +3,10 @@
  * (the line's cost record and the difference of the driver's structures before and after it), and each container
  * layer drawn at the end.
  */
-import { Host } from '../engine/host.js';
 import { formatBytes } from '../report/format.js';
 import { TraceRunner, type OpCost } from '../trace/execute.js';
 import { parseTrace, TraceError } from '../trace/parse.js';
-import { imagePrelude, optionsFor, type RunRequest } from '../cli/run-trace.js';
+import { hostFor, imagePrelude, type RunRequest } from '../cli/run-trace.js';
 import type { TraceOp } from '../trace/schema.js';
 import type { Fact } from './facts.js';
 import { pictureOf, pictureText, type ContainerPicture } from './pictures.js';
@@ -79,13 +78,7 @@ export function explainTrace(req: ExplainRequest): ExplainReport {
   const drivers: ExplainDriver[] = [];
   const byLine: ExplainCell[][] = lines.map(() => []);
   for (const model of req.models) {
-    let options: Record<string, string>;
-    try {
-      options = optionsFor(model, lines, req.options, req.models.length > 1);
-    } catch (e) {
-      throw new TraceError(req.file, 0, (e as Error).message);
-    }
-    const host = new Host(model, options, req.seed !== undefined ? { seed: req.seed } : {});
+    const host = hostFor(model, lines, req);
     // block stores write data back later (btrfs delayed allocation, jbd2 commits): explain narrates each line as it
     // lands on disk, so the store settles after each line (as `sync` would) and the line's cost includes it
     const runner = new TraceRunner(host, req.file, req.loadImage, req.writeArchive, true);
@@ -113,7 +106,7 @@ export function explainTrace(req: ExplainRequest): ExplainReport {
     drivers.push({
       driver: model.name,
       mechanism: probe.mechanism,
-      options,
+      options: host.options,
       containers: [...host.containers.values()].map(c => ({ container: c.name, layer: c.layer, picture: pictureOf(host, c.layer) })),
     });
   }

@@ -6,7 +6,8 @@ import type { Volume } from '../fs/volume.js';
 import { imageError, quoteName } from './errors.js';
 import { buildVolume, type ArchiveEntry, type ImageLoadOptions } from './tree.js';
 
-function kindOf(st: BigIntStats): FileKind {
+/** The kind of file an lstat(2) result describes. */
+export function kindOf(st: Pick<BigIntStats, 'isFile' | 'isDirectory' | 'isSymbolicLink' | 'isCharacterDevice' | 'isBlockDevice' | 'isFIFO'>): FileKind {
   if (st.isFile()) return 'file';
   if (st.isDirectory()) return 'dir';
   if (st.isSymbolicLink()) return 'symlink';

@@ -142,7 +142,7 @@ export class PageCache {
  * executed through its applet symlink (`/bin/dd`, `/bin/sleep`: the link and the binary are read, relatime may write
  * both atimes back).
  */
-function startProcess(sys: Syscalls<object>, n: number, cache: PageCache, command: string): void {
+export function startProcess(sys: Syscalls<object>, n: number, cache: PageCache, command: string): void {
   const pivot = `/.pivot_root${String(100000 + n).slice(1)}`;
   sys.mkdir(pivot, 0o700);
   sys.rmdir(pivot);

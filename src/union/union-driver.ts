@@ -1,7 +1,7 @@
 import { fail } from '../fs/errno.js';
 import type { Inode } from '../fs/inode.js';
 import { Volume, type BackingFs, type VolumeEntryJSON } from '../fs/volume.js';
-import type { DriverEnv, StorageDriver, StorageUsage } from '../engine/driver.js';
+import { layerChain, type DriverEnv, type StorageDriver, type StorageUsage } from '../engine/driver.js';
 import { applyOciLayer, OPAQUE_MARKER, WHITEOUT_PREFIX } from '../layer/apply-oci.js';
 import { changesBetween, layerFromChanges } from '../layer/changes.js';
 import { copyInode } from '../layer/copy-tree.js';
@@ -90,9 +90,7 @@ export class UnionDriver implements StorageDriver {
   }
 
   parents(id: string): string[] {
-    const out: string[] = [];
-    for (let p = this.layer(id).parent; p !== undefined; p = this.layer(p).parent) out.push(p);
-    return out;
+    return layerChain(id, l => this.layer(l).parent);
   }
 
   mount(id: string): UnionMount {

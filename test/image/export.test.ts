@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync, type Stats } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import { Volume, type VolumeEntryJSON } from '../../src/fs/volume.js';
 import { resolveOptions } from '../../src/engine/drivers.js';
 import { Host } from '../../src/engine/host.js';
 import { exportTree, exportTreeEntries, exportVolume } from '../../src/image/export.js';
+import { kindOf } from '../../src/image/directory.js';
 import { loadImageSource } from '../../src/image/resolve.js';
 import { makedev, parseTar, readRootfsTar } from '../../src/image/tar.js';
 import { writeTar } from '../../src/image/tar-write.js';
@@ -207,15 +208,6 @@ interface Seen {
   mtimeMs?: number;
 }
 
-function kindOfStats(st: Stats): FileKind {
-  if (st.isFile()) return 'file';
-  if (st.isDirectory()) return 'dir';
-  if (st.isSymbolicLink()) return 'symlink';
-  if (st.isCharacterDevice()) return 'chr';
-  if (st.isBlockDevice()) return 'blk';
-  if (st.isFIFO()) return 'fifo';
-  return 'sock';
-}
 
 /** Hard-link groups of two or more names, each sorted, the groups sorted. */
 function linkGroups(byKey: Map<number, string[]>): string[][] {
@@ -232,7 +224,7 @@ function seenOnDisk(root: string): { seen: Map<string, Seen>; groups: string[][]
     for (const name of readdirSync(join(root, rel))) {
       const path = `${rel}/${name}`;
       const st = lstatSync(join(root, path));
-      const kind = kindOfStats(st);
+      const kind = kindOf(st);
       seen.set(path, {
         kind,
         mode: kind === 'symlink' ? 0o777 : st.mode & 0o7777,
