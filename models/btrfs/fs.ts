@@ -262,10 +262,15 @@ export interface ExtentRec {
   refs: number;
   /** r:<root> TREE_BLOCK_REF, p:<parent> SHARED_BLOCK_REF/SHARED_DATA_REF, d:<root>:<ino>:<offset> EXTENT_DATA_REF; value = count. */
   readonly backrefs: Map<string, number>;
-  /** The backrefs' keys in the order the extent item lists them (sorted), kept as they come and go, not re-sorted. */
-  readonly order: string[];
-  /** Keys of the items this extent has in the extent tree now. */
-  keys: Key[];
+  /** Backrefs whose count changed since the last commit, in the order they first changed (the delayed refs). */
+  readonly delayed: Set<string>;
+  /**
+   * What the extent tree holds after the last commit: the extent item's size (0: no item yet), and per backref the
+   * units stored inline in it and as keyed items (a data ref is one unit whatever its count; a tree ref one per copy).
+   */
+  itemSize: number;
+  readonly inline: Map<string, number>;
+  readonly keyed: Map<string, number>;
 }
 
 export interface Path {
@@ -430,7 +435,7 @@ export class BtrfsFs {
   // ---------------------------------------------------------------- extent records
 
   private newRec(bytenr: number, length: number, data: boolean, level: number): ExtentRec {
-    const rec: ExtentRec = { bytenr, length, data, level, refs: 0, backrefs: new Map(), order: [], keys: [] };
+    const rec: ExtentRec = { bytenr, length, data, level, refs: 0, backrefs: new Map(), delayed: new Set(), itemSize: 0, inline: new Map(), keyed: new Map() };
     this.recs.set(bytenr, rec);
     return rec;
   }
@@ -444,9 +449,8 @@ export class BtrfsFs {
   addRef(bytenr: number, ref: string, count = 1): void {
     const rec = this.rec(bytenr);
     rec.refs += count;
-    const had = rec.backrefs.get(ref);
-    rec.backrefs.set(ref, (had ?? 0) + count);
-    if (had === undefined) rec.order.splice(firstNotBefore(rec.order, ref), 0, ref);
+    rec.backrefs.set(ref, (rec.backrefs.get(ref) ?? 0) + count);
+    rec.delayed.add(ref);
     this.dirtyRecs.add(rec);
   }
 
@@ -457,7 +461,8 @@ export class BtrfsFs {
     if (!rec.backrefs.has(key)) key = rec.backrefs.keys().next().value ?? ref;
     const n = (rec.backrefs.get(key) ?? 1) - 1;
     if (n > 0) rec.backrefs.set(key, n);
-    else if (rec.backrefs.delete(key)) rec.order.splice(firstNotBefore(rec.order, key), 1);
+    else rec.backrefs.delete(key);
+    rec.delayed.add(key);
     rec.refs--;
     this.dirtyRecs.add(rec);
     return rec.refs;
@@ -860,29 +865,80 @@ export class BtrfsFs {
 
   // ---------------------------------------------------------------- commit
 
-  /** The extent items of one record, inline backrefs first while the item stays under BTRFS_MAX_EXTENT_ITEM_SIZE. */
-  private extentItems(rec: ExtentRec): Item[] {
-    const skinny = !rec.data && this.config.skinnyMetadata;
-    const key: Key = skinny ? [rec.bytenr, KEY.METADATA_ITEM, rec.level] : [rec.bytenr, KEY.EXTENT_ITEM, rec.length];
-    let size = ON_DISK.extentItemBytes + (!rec.data && !skinny ? ON_DISK.treeBlockInfoBytes : 0);
-    const keyed: Item[] = [];
-    for (const ref of rec.order) {
-      const count = rec.backrefs.get(ref)!;
-      const shared = ref.startsWith('p:');
-      const inl = !rec.data ? ON_DISK.inlineTreeRefBytes : shared ? ON_DISK.inlineSharedDataRefBytes : ON_DISK.inlineDataRefBytes;
-      // tree block refs carry no count: one backref per reference
-      const copies = rec.data ? 1 : count;
-      for (let c = 0; c < copies; c++) {
-        if (size + inl <= this.maxExtentItem) {
-          size += inl;
+  /** The extent item's key: METADATA_ITEM by level for a skinny tree block, else EXTENT_ITEM by length. */
+  private extentItemKey(rec: ExtentRec): Key {
+    return !rec.data && this.config.skinnyMetadata ? [rec.bytenr, KEY.METADATA_ITEM, rec.level] : [rec.bytenr, KEY.EXTENT_ITEM, rec.length];
+  }
+
+  /** The extent item with no inline backref: btrfs_extent_item, and btrfs_tree_block_info for a non-skinny tree block. */
+  private bareItemSize(rec: ExtentRec): number {
+    return ON_DISK.extentItemBytes + (!rec.data && !this.config.skinnyMetadata ? ON_DISK.treeBlockInfoBytes : 0);
+  }
+
+  /** A keyed backref item: its key (copy `c` of a tree ref gets its own offset) and size. */
+  private keyedBackref(rec: ExtentRec, ref: string, c: number): Item {
+    const shared = ref.startsWith('p:');
+    const h = hashRef(ref) + c;
+    if (!rec.data) return item([rec.bytenr, shared ? KEY.SHARED_BLOCK_REF : KEY.TREE_BLOCK_REF, h], ON_DISK.keyedTreeRefBytes);
+    return item([rec.bytenr, shared ? KEY.SHARED_DATA_REF : KEY.EXTENT_DATA_REF, h], shared ? ON_DISK.keyedSharedDataRefBytes : ON_DISK.keyedDataRefBytes);
+  }
+
+  private inlineRefBytes(rec: ExtentRec, ref: string): number {
+    if (!rec.data) return ON_DISK.inlineTreeRefBytes;
+    return ref.startsWith('p:') ? ON_DISK.inlineSharedDataRefBytes : ON_DISK.inlineDataRefBytes;
+  }
+
+  /**
+   * __btrfs_run_delayed_refs for one extent: its changed backrefs applied to the items it has, adds before drops
+   * (select_delayed_ref: a drop must never see the count reach zero while adds are queued). A new backref goes inline
+   * while the extent item stays under BTRFS_MAX_EXTENT_ITEM_SIZE and the extent has no keyed backref yet
+   * (lookup_inline_extent_backref: "we just do not add new inline back ref if there is any kind of item for this
+   * block"), else it becomes a keyed item; a dropped one leaves from where it is, inline first. So inline refs stay
+   * inline and keyed ones keyed: the layout follows the history, and a commit costs what changed, not every backref.
+   */
+  private applyDelayedRefs(rec: ExtentRec, extent: Root): void {
+    const units = (ref: string): number => {
+      const count = rec.backrefs.get(ref) ?? 0;
+      // tree block refs carry no count: one backref per reference; a data ref counts its references in place
+      return rec.data ? Math.min(count, 1) : count;
+    };
+    const before = rec.itemSize;
+    if (rec.itemSize === 0) rec.itemSize = this.bareItemSize(rec);
+    let keyedCount = 0;
+    for (const n of rec.keyed.values()) keyedCount += n;
+    for (const ref of rec.delayed) {
+      let add = units(ref) - (rec.inline.get(ref) ?? 0) - (rec.keyed.get(ref) ?? 0);
+      const inl = this.inlineRefBytes(rec, ref);
+      for (; add > 0; add--) {
+        if (keyedCount === 0 && rec.itemSize + inl < this.maxExtentItem) {
+          rec.itemSize += inl;
+          rec.inline.set(ref, (rec.inline.get(ref) ?? 0) + 1);
           continue;
         }
-        const h = hashRef(ref) + c;
-        if (!rec.data) keyed.push(item([rec.bytenr, shared ? KEY.SHARED_BLOCK_REF : KEY.TREE_BLOCK_REF, h], ON_DISK.keyedTreeRefBytes));
-        else keyed.push(item([rec.bytenr, shared ? KEY.SHARED_DATA_REF : KEY.EXTENT_DATA_REF, h], shared ? ON_DISK.keyedSharedDataRefBytes : ON_DISK.keyedDataRefBytes));
+        const c = rec.keyed.get(ref) ?? 0;
+        this.insertItem(extent, this.keyedBackref(rec, ref, c));
+        rec.keyed.set(ref, c + 1);
+        keyedCount++;
       }
     }
-    return [item(key, size), ...keyed];
+    for (const ref of rec.delayed) {
+      let drop = (rec.inline.get(ref) ?? 0) + (rec.keyed.get(ref) ?? 0) - units(ref);
+      for (; drop > 0; drop--) {
+        const atInline = rec.inline.get(ref) ?? 0;
+        if (atInline > 0) {
+          rec.itemSize -= this.inlineRefBytes(rec, ref);
+          if (atInline > 1) rec.inline.set(ref, atInline - 1);
+          else rec.inline.delete(ref);
+          continue;
+        }
+        const c = rec.keyed.get(ref)! - 1;
+        this.deleteItem(extent, this.keyedBackref(rec, ref, c).key);
+        if (c > 0) rec.keyed.set(ref, c);
+        else rec.keyed.delete(ref);
+      }
+    }
+    rec.delayed.clear();
+    if (rec.itemSize !== before) this.insertItem(extent, item(this.extentItemKey(rec), rec.itemSize));
   }
 
   /** __btrfs_run_delayed_refs: extent items follow their records; a record with no reference left goes, with its checksums. */
@@ -892,17 +948,18 @@ export class BtrfsFs {
     const batch = [...this.dirtyRecs];
     this.dirtyRecs.clear();
     for (const rec of batch) {
-      const want = rec.refs > 0 ? this.extentItems(rec) : [];
-      const wantKeys = want.map(i => i.key);
-      const wanted = keySet(wantKeys);
-      for (const k of rec.keys) if (!wanted(k)) this.deleteItem(extent, k);
-      const had = keySet(rec.keys);
-      for (const it of want) {
-        const cur = had(it.key) ? this.find(extent, it.key) : undefined;
-        if (cur === undefined || cur.size !== it.size) this.insertItem(extent, it);
+      if (rec.refs > 0) {
+        this.applyDelayedRefs(rec, extent);
+        continue;
       }
-      rec.keys = wantKeys;
-      if (rec.refs === 0 && this.recs.get(rec.bytenr) === rec) {
+      // the last reference went: the extent item and every keyed backref go (__btrfs_free_extent)
+      if (rec.itemSize > 0) this.deleteItem(extent, this.extentItemKey(rec));
+      for (const [ref, n] of rec.keyed) for (let c = 0; c < n; c++) this.deleteItem(extent, this.keyedBackref(rec, ref, c).key);
+      rec.itemSize = 0;
+      rec.inline.clear();
+      rec.keyed.clear();
+      rec.delayed.clear();
+      if (this.recs.get(rec.bytenr) === rec) {
         this.recs.delete(rec.bytenr);
         if (rec.data) {
           const csum = this.root(TREE.CSUM);
@@ -1090,40 +1147,6 @@ export class BtrfsFs {
 /** Bytes an item takes in its leaf: the btrfs_item header and its data. */
 function itemBytes(it: Item): number {
   return ON_DISK.itemHeaderBytes + it.size;
-}
-
-/**
- * Membership in an extent record's keys (its extent item and keyed backrefs, all with the extent's bytenr as
- * objectid): a scan for a few, else a set of (offset, type) as one exact number — a block shared by a hundred
- * snapshots has hundreds of keyed backrefs, rechecked at every commit that changes its references.
- */
-/** The first index of the sorted `order` whose key is not before `key` (where it is, or would go). */
-function firstNotBefore(order: readonly string[], key: string): number {
-  let lo = 0;
-  let hi = order.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (order[mid]! < key) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-function keySet(keys: readonly Key[]): (key: Key) => boolean {
-  if (keys.length <= 8) {
-    return key => {
-      for (const k of keys) if (cmpKey(k, key) === 0) return true;
-      return false;
-    };
-  }
-  const objectid = keys[0]![0];
-  const packed = (k: Key): number => k[2] * 256 + k[1];
-  if (keys.every(k => k[0] === objectid && k[1] >= 0 && k[1] < 256 && k[2] >= 0 && packed(k) <= Number.MAX_SAFE_INTEGER)) {
-    const set = new Set(keys.map(packed));
-    return key => key[0] === objectid && key[1] >= 0 && key[1] < 256 && key[2] >= 0 && set.has(packed(key));
-  }
-  const set = new Set(keys.map(k => k.join(':')));
-  return key => set.has(key.join(':'));
 }
 
 function mergeRanges(ranges: [number, number][]): [number, number][] {

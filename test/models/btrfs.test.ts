@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { btrfs } from '../../models/btrfs/index.js';
 import type { Block } from '../../models/btrfs/fs.js';
-import { CONSTANTS, TREE } from '../../models/btrfs/params.js';
+import { CONSTANTS, KEY, ON_DISK, TREE } from '../../models/btrfs/params.js';
 import type { BtrfsStore } from '../../models/btrfs/store.js';
 import type { Subvol } from '../../models/btrfs/subvolume.js';
 import type { SnapshotDriver } from '../../src/block/snapshot-driver.js';
@@ -161,6 +161,49 @@ describe('btrfs trees', () => {
     // root node (already the snapshot's own) + one leaf copied; the rest still shared with the image
     expect(sv.height).toBeGreaterThan(1);
     expect(after.metadataBytes - before.metadataBytes).toBe(16 * KiB);
+  });
+});
+
+describe('btrfs backrefs', () => {
+  /** A leaf in the middle of the image's tree (shared by every snapshot, written by none) and its extent tree items. */
+  function sharedLeaf(h: Host): { itemSize: () => number; keyedCount: () => number } {
+    const store = storeOf(h);
+    const fs = store.fs;
+    const image = [...(store as unknown as { live: Map<number, Subvol> }).live.values()][0]!;
+    const ptrs = image.root.node.ptrs;
+    const leaf = ptrs[ptrs.length >> 1]!.child;
+    const items = () => fs.range(fs.root(TREE.EXTENT), [leaf.bytenr, 0, 0], [leaf.bytenr, 255, Number.MAX_SAFE_INTEGER]);
+    return {
+      itemSize: () => items().find(i => i.key[1] === KEY.METADATA_ITEM)!.size,
+      keyedCount: () => items().filter(i => i.key[1] === KEY.TREE_BLOCK_REF).length,
+    };
+  }
+
+  it('keeps backrefs inline while the extent item has room, then adds keyed items, and keyed ones never move inline', () => {
+    const h = host({}, [Object.fromEntries(Array.from({ length: 400 }, (_, i) => [`/d/f${i}`, 'x'.repeat(100)]))]);
+    const leaf = sharedLeaf(h);
+    const fs = storeOf(h).fs;
+    const room = Math.floor((fs.maxExtentItem - 1 - ON_DISK.extentItemBytes) / ON_DISK.inlineTreeRefBytes);
+    // every snapshot of the image adds a TREE_BLOCK_REF from its root to each child of the image's root node
+    let n = 0;
+    while (leaf.keyedCount() === 0) {
+      h.run(`c${++n}`, 'img', false);
+      h.usage();
+    }
+    expect(leaf.itemSize()).toBe(ON_DISK.extentItemBytes + room * ON_DISK.inlineTreeRefBytes);
+    expect(leaf.itemSize() + ON_DISK.inlineTreeRefBytes).toBeGreaterThanOrEqual(fs.maxExtentItem);
+    const keyedBefore = leaf.keyedCount();
+    // removing containers whose refs are inline shrinks the item; a new reference still goes keyed
+    // (lookup_inline_extent_backref adds no inline ref once the extent has any keyed backref)
+    h.rm('c1');
+    h.rm('c2');
+    h.usage();
+    expect(leaf.itemSize()).toBe(ON_DISK.extentItemBytes + (room - 2) * ON_DISK.inlineTreeRefBytes);
+    h.run(`c${++n}`, 'img', false);
+    h.usage();
+    expect(leaf.keyedCount()).toBe(keyedBefore + 1);
+    expect(leaf.itemSize()).toBe(ON_DISK.extentItemBytes + (room - 2) * ON_DISK.inlineTreeRefBytes);
+    expect(fs.checkRefs()).toEqual([]);
   });
 });
 
