@@ -3,7 +3,7 @@ import { PlainMount } from '../../src/fs/plain-mount.js';
 import { Volume, type BackingFs } from '../../src/fs/volume.js';
 import { layerChain, type DriverEnv, type StorageDriver, type StorageUsage } from '../../src/engine/driver.js';
 import { applyOciLayer, REMOVE_ON_WHITEOUT } from '../../src/layer/apply-oci.js';
-import { changesBetween, layerFromChanges } from '../../src/layer/changes.js';
+import { changesBetween, changesSize, layerFromChanges, type Change } from '../../src/layer/changes.js';
 import { copyTree } from '../../src/layer/copy-tree.js';
 
 interface VfsLayer {
@@ -41,10 +41,19 @@ export class VfsDriver implements StorageDriver {
   }
 
   diff(id: string): Volume {
-    const layer = this.layer(id);
-    const mine = new PlainMount(layer.volume);
-    if (layer.parent === undefined) return layerFromChanges(mine, changesBetween(mine, new PlainMount(new Volume())));
-    return layerFromChanges(mine, changesBetween(mine, new PlainMount(this.layer(layer.parent).volume)));
+    const mine = new PlainMount(this.layer(id).volume);
+    return layerFromChanges(mine, this.changes(mine, id));
+  }
+
+  /** NaiveDiffDriver.DiffSize (vfs has no diff of its own): the changes against the parent's copy, then their size. */
+  diffSize(id: string): number {
+    const mine = new PlainMount(this.layer(id).volume);
+    return changesSize(mine, this.changes(mine, id));
+  }
+
+  private changes(mine: PlainMount, id: string): Change[] {
+    const parent = this.layer(id).parent;
+    return changesBetween(mine, new PlainMount(parent === undefined ? new Volume() : this.layer(parent).volume));
   }
 
   mount(id: string): PlainMount {

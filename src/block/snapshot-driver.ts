@@ -3,7 +3,7 @@ import { PlainMount } from '../fs/plain-mount.js';
 import type { Volume } from '../fs/volume.js';
 import { layerChain, type StorageDriver, type StorageUsage } from '../engine/driver.js';
 import { applyOciLayer, REMOVE_ON_WHITEOUT } from '../layer/apply-oci.js';
-import { changesBetween, layerFromChanges } from '../layer/changes.js';
+import { changesBetween, changesSize, layerFromChanges, type Change } from '../layer/changes.js';
 
 /**
  * What a snapshotting store provides to the graph driver: a devicemapper thin pool (a thin device with a filesystem on
@@ -96,32 +96,44 @@ export class SnapshotDriver<D> implements StorageDriver {
 
   /**
    * ApplyDiff as Docker 1.3.2's naiveDiffDriver does it: Get(id), untar (whiteouts remove), then, still mounted,
-   * Get(parent) and ChangesDirs + ChangesSize over both; Put both (deferred). A commit mounts four times in all (the
-   * container and its parent for Diff, the new layer and its parent here), as the Linux 6.18 replay did.
+   * DiffSize: Get(parent) and ChangesDirs + ChangesSize over both; Put both (deferred). A commit mounts four times in
+   * all (the container and its parent for Diff, the new layer and its parent here), as the Linux 6.18 replay did.
    */
   applyDiff(id: string, tree: Volume): void {
     const mount = this.get(id);
     try {
       applyOciLayer(tree, mount.volume, REMOVE_ON_WHITEOUT);
-      this.diffWalk(id);
+      this.diffSize(id);
     } finally {
       this.put(id);
     }
   }
 
+  /** NaiveDiffDriver.Diff: the changed entries tarred up while both layers are mounted. */
   diff(id: string): Volume {
-    return this.diffWalk(id);
+    return this.withChanges(id, layerFromChanges);
   }
 
-  /** NaiveDiffDriver: Get(id) and Get(parent), ChangesDirs, the changed entries tarred up; Put both. */
-  private diffWalk(id: string): Volume {
+  /** NaiveDiffDriver.DiffSize: Changes (both layers mounted and walked), then Get(id) again for archive.ChangesSize. */
+  diffSize(id: string): number {
+    const changes = this.withChanges(id, (_mine, found) => found);
+    const mine = this.get(id);
+    try {
+      return changesSize(mine, changes);
+    } finally {
+      this.put(id);
+    }
+  }
+
+  /** NaiveDiffDriver.Changes: Get(id) and Get(parent), ChangesDirs, `use` of the result while mounted; Put both. */
+  private withChanges<T>(id: string, use: (mine: PlainMount, changes: Change[]) => T): T {
     const l = this.layer(id);
     const mine = this.get(id);
     try {
-      if (l.parent === undefined) return layerFromChanges(mine, changesBetween(mine, new PlainMount(emptyLike(mine.volume))));
+      if (l.parent === undefined) return use(mine, changesBetween(mine, new PlainMount(emptyLike(mine.volume))));
       const parent = this.get(l.parent);
       try {
-        return layerFromChanges(mine, changesBetween(mine, parent));
+        return use(mine, changesBetween(mine, parent));
       } finally {
         this.put(l.parent);
       }

@@ -75,6 +75,12 @@ export interface StorageDriver {
    * everything; otherwise the changes are found by walking both views (Docker's NaiveDiffDriver).
    */
   diff(id: string): Volume;
+  /**
+   * DiffSize(id, parent): the size of the layer's changes (`docker ps -s` SIZE) without exporting them, for the drivers
+   * that find changes by walking both views (NaiveDiffDriver: Changes, then archive.ChangesSize). Optional: without it
+   * the size is read from `diff`.
+   */
+  diffSize?(id: string): number;
   /** Time passes with nothing else happening: background writeback and periodic commits run (btrfs, jbd2). */
   idle?(seconds: number): void;
   /** Writes a mounted layer's in-memory state back into it (AUFS pseudo-links: `auplink flush`). */

@@ -81,11 +81,6 @@ export function layerFromChanges<L extends object>(layer: Mount<L>, changes: rea
     }
     return d;
   };
-  const nodeAt = (path: string): L => {
-    let node: L = layer.root;
-    for (const name of path.split('/').filter(p => p !== '')) node = layer.lookup(node, name)!;
-    return node;
-  };
   for (const change of changes) {
     const slash = change.path.lastIndexOf('/');
     const dir = dirAt(change.path.slice(0, slash));
@@ -94,7 +89,7 @@ export function layerFromChanges<L extends object>(layer: Mount<L>, changes: rea
       into.createChild(dir, WHITEOUT_PREFIX + name, 'file', { mode: 0o600, uid: 0, gid: 0 });
       continue;
     }
-    const node = nodeAt(change.path);
+    const node = nodeAt(layer, change.path);
     const inode = layer.inode(node);
     const existing = dir.entries!.get(name);
     if (existing !== undefined) {
@@ -121,18 +116,40 @@ export function layerFromChanges<L extends object>(layer: Mount<L>, changes: rea
   return into;
 }
 
-/** Docker's naive DiffSize: the apparent size of the added and modified non-directories. */
+/** The node a change's path names in the layer's view (every change names an entry the walk found there). */
+function nodeAt<L extends object>(layer: Mount<L>, path: string): L {
+  let node: L = layer.root;
+  for (const name of path.split('/')) if (name !== '') node = layer.lookup(node, name)!;
+  return node;
+}
+
+/**
+ * archive.ChangesSize(layerFs, changes), what NaiveDiffDriver.DiffSize returns (`docker ps -s` SIZE, ApplyDiff's
+ * size): the apparent size of the added and modified non-directories, a hard-linked inode counted once.
+ */
 export function changesSize<L extends object>(layer: Mount<L>, changes: readonly Change[]): number {
   let size = 0;
   const seen = new Set<number>();
   for (const c of changes) {
     if (c.kind === 'delete') continue;
-    let node: L = layer.root;
-    for (const name of c.path.split('/').filter(p => p !== '')) node = layer.lookup(node, name)!;
-    const inode = layer.inode(node);
+    const inode = layer.inode(nodeAt(layer, c.path));
     if (inode.kind === 'dir' || seen.has(inode.ino)) continue;
     seen.add(inode.ino);
     size += inode.size;
+  }
+  return size;
+}
+
+/** pkg/directory `Size()`: the non-directories with st_size > 0 below `dir`, apparent sizes, each inode once. */
+export function directorySize(volume: Volume): number {
+  const seen = new Set<number>();
+  let size = 0;
+  for (const [, inode] of volume.walk()) {
+    if (inode.kind === 'dir') continue;
+    const s = inode.size;
+    if (s === 0 || seen.has(inode.ino)) continue;
+    seen.add(inode.ino);
+    size += s;
   }
   return size;
 }

@@ -22,20 +22,6 @@ import type { Volume } from '../fs/volume.js';
 import { UnionDriver } from '../union/union-driver.js';
 import { humanSizeSI, renderTable } from './format.js';
 
-/** pkg/directory `Size()`: the non-directories with st_size > 0 below `dir`, apparent sizes, each inode once. */
-export function directorySize(volume: Volume): number {
-  const seen = new Set<number>();
-  let size = 0;
-  for (const [, inode] of volume.walk()) {
-    if (inode.kind === 'dir') continue;
-    const s = inode.size;
-    if (s === 0 || seen.has(inode.ino)) continue;
-    seen.add(inode.ino);
-    size += s;
-  }
-  return size;
-}
-
 /** The apparent size of a layer tree's non-directories, each inode once (`archive.ChangesSize` over a diff). */
 function changesSizeOfTree(tree: Volume): number {
   const seen = new Set<Inode>();
@@ -84,8 +70,7 @@ function uncharged<T>(host: Host, fn: () => T): T {
 export function containerSizeRw(host: Host, container: ContainerRecord | string): number {
   const c = typeof container === 'string' ? host.container(container) : container;
   const d = host.driver;
-  if (d instanceof UnionDriver && d.config.nativeDiff) return directorySize(d.branch(c.layer));
-  return uncharged(host, () => changesSizeOfTree(d.diff(c.layer)));
+  return uncharged(host, () => d.diffSize?.(c.layer) ?? changesSizeOfTree(d.diff(c.layer)));
 }
 
 /** Each layer's recorded size by layer id, over every image on the host. */

@@ -3,7 +3,7 @@ import type { Inode } from '../fs/inode.js';
 import { Volume, type BackingFs, type VolumeEntryJSON } from '../fs/volume.js';
 import { layerChain, type DriverEnv, type StorageDriver, type StorageUsage } from '../engine/driver.js';
 import { applyOciLayer, OPAQUE_MARKER, WHITEOUT_PREFIX } from '../layer/apply-oci.js';
-import { changesBetween, layerFromChanges } from '../layer/changes.js';
+import { changesBetween, changesSize, directorySize, layerFromChanges } from '../layer/changes.js';
 import { copyInode } from '../layer/copy-tree.js';
 import type { BranchFormat } from './branch-format.js';
 import { UnionMount, type UnionPolicy } from './union-mount.js';
@@ -119,6 +119,17 @@ export class UnionDriver implements StorageDriver {
     const parent = layer.parent === undefined ? undefined : this.view(layer.parent);
     const mine = this.view(id);
     return parent === undefined ? this.exportBranch(layer.branch) : layerFromChanges(mine, changesBetween(mine, parent));
+  }
+
+  /**
+   * DiffSize: with native diff the size of the layer's own directory (pkg/directory Size); else, as `diff` falls back
+   * to the NaiveDiffDriver, the size of the changes against the parent's view.
+   */
+  diffSize(id: string): number {
+    const layer = this.layer(id);
+    if (this.config.nativeDiff || layer.parent === undefined) return directorySize(layer.branch);
+    const mine = this.view(id);
+    return changesSize(mine, changesBetween(mine, this.view(layer.parent)));
   }
 
   /** The layer's directory in OCI form: whiteouts as `.wh.<name>`, opaque directories with `.wh..wh..opq`. */

@@ -230,7 +230,13 @@ export class Syscalls<V extends object> {
 
   /** The node a path names; `follow` decides for a final symlink (a trailing slash always follows). */
   private resolveFrom(path: string, start: PathNode<V>, follow: boolean, links: { count: number }): PathNode<V> {
-    const w = this.walkParent(path, start, links);
+    const found = this.lastComponent(this.walkParent(path, start, links), follow, links);
+    if (found === undefined) fail('ENOENT');
+    return found;
+  }
+
+  /** The last step of a walk: the node its last component names, or undefined when that name does not exist. */
+  private lastComponent(w: ParentWalk<V>, follow: boolean, links: { count: number }): PathNode<V> | undefined {
     let found: PathNode<V>;
     if (w.lastType === 'root') found = w.at;
     else if (w.lastType === 'dot') {
@@ -241,7 +247,7 @@ export class Syscalls<V extends object> {
       found = w.at.up ?? w.at;
     } else {
       const node = this.lookupChild(w.at, w.name);
-      if (node === undefined) fail('ENOENT');
+      if (node === undefined) return undefined;
       found = { node, up: w.at };
       if ((follow || w.trailing) && this.mount.inode(node).kind === 'symlink') found = this.followLink(w.at, node, links);
     }
@@ -525,7 +531,9 @@ export class Syscalls<V extends object> {
   /** lstat(2) that answers undefined for a missing path instead of throwing (hot existence checks). */
   lstatOrAbsent(path: string): Stat | undefined {
     try {
-      return this.statNode(this.resolve(path, false).node);
+      // a missing last name (the usual absence: an init-layer path, a trace's `exists`) is a value, not a thrown error
+      const found = this.lastComponent(this.parentOf(path), false, { count: 0 });
+      return found === undefined ? undefined : this.statNode(found.node);
     } catch (e) {
       if (e instanceof FsError && (e.code === 'ENOENT' || e.code === 'ENOTDIR')) return undefined;
       throw e instanceof FsError ? e.withContext('lstat', path) : e;
