@@ -248,9 +248,77 @@ export interface BlockGroup {
   free: [number, number][];
   cursor: number;
   itemDirty: boolean;
-  fstDirty: boolean;
+  /** What the free space tree holds for this group: free and pinned space, and the changes not yet written. */
+  readonly fst: FreeSpaceRanges;
   /** FREE_SPACE_EXTENT keys currently in the free space tree for this group. */
   fstKeys: Map<number, number>;
+}
+
+/**
+ * The free space tree's view of a block group: free space, pinned space included, as merged ranges (start -> length),
+ * kept as space is allocated and freed — the kernel updates the tree per extent (remove_from_free_space_tree at
+ * allocation, add_to_free_space_tree when an extent is freed, before it is unpinned) — with the starts whose range
+ * changed since the tree's items were last written.
+ */
+export class FreeSpaceRanges {
+  /** Range starts, sorted. */
+  private readonly starts: number[] = [];
+  readonly lengths = new Map<number, number>();
+  readonly touched = new Set<number>();
+
+  /** Index of the last range starting at or before `at` (-1 when none). */
+  private floor(at: number): number {
+    let lo = 0;
+    let hi = this.starts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.starts[mid]! <= at) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo - 1;
+  }
+
+  private drop(i: number): void {
+    const start = this.starts[i]!;
+    this.starts.splice(i, 1);
+    this.lengths.delete(start);
+    this.touched.add(start);
+  }
+
+  private put(i: number, start: number, end: number): void {
+    this.starts.splice(i, 0, start);
+    this.lengths.set(start, end - start);
+    this.touched.add(start);
+  }
+
+  /** [start, start+length) becomes free: merged with the ranges it touches. */
+  add(start: number, length: number): void {
+    let s = start;
+    let e = start + length;
+    let i = this.floor(start);
+    if (i >= 0 && this.starts[i]! + this.lengths.get(this.starts[i]!)! >= s) {
+      s = this.starts[i]!;
+      e = Math.max(e, s + this.lengths.get(s)!);
+      this.drop(i);
+    } else i++;
+    while (i < this.starts.length && this.starts[i]! <= e) {
+      const next = this.starts[i]!;
+      e = Math.max(e, next + this.lengths.get(next)!);
+      this.drop(i);
+    }
+    this.put(i, s, e);
+  }
+
+  /** [start, start+length) is allocated: it lies in one free range, which keeps what is left on either side. */
+  remove(start: number, length: number): void {
+    const i = this.floor(start);
+    const s = this.starts[i]!;
+    const e = s + this.lengths.get(s)!;
+    this.drop(i);
+    let at = i;
+    if (s < start) this.put(at++, s, start);
+    if (start + length < e) this.put(at, start + length, e);
+  }
 }
 
 /** The extent tree's view of one extent: reference count and backrefs (keyed by root or by parent block). */
@@ -358,7 +426,8 @@ export class BtrfsFs {
     const raw = length * this.profileFactor(type);
     if (this.deviceUsed + raw > this.config.deviceBytes) throw new Error('ENOSPC: btrfs device full (no unallocated space for a new chunk)');
     const start = this.groups.reduce((m, g) => Math.max(m, g.start + g.length), 1024 * 1024);
-    const bg: BlockGroup = { start, length, type, used: 0, free: [[start, start + length]], cursor: start, itemDirty: true, fstDirty: true, fstKeys: new Map() };
+    const bg: BlockGroup = { start, length, type, used: 0, free: [[start, start + length]], cursor: start, itemDirty: true, fst: new FreeSpaceRanges(), fstKeys: new Map() };
+    bg.fst.add(start, length);
     this.groups.push(bg);
     this.deviceUsed += raw;
     const stripes = this.profileFactor(type);
@@ -399,9 +468,9 @@ export class BtrfsFs {
     if (r[0] < s) parts.push([r[0], s]);
     if (s + length < r[1]) parts.push([s + length, r[1]]);
     bg.free.splice(i, 1, ...parts);
+    bg.fst.remove(s, length);
     bg.used += length;
     bg.itemDirty = true;
-    bg.fstDirty = true;
   }
 
   private groupOf(bytenr: number): BlockGroup {
@@ -419,7 +488,6 @@ export class BtrfsFs {
     // merge with neighbours
     if (i + 1 < f.length && f[i]![1] === f[i + 1]![0]) f.splice(i, 2, [f[i]![0], f[i + 1]![1]]);
     if (i > 0 && f[i - 1]![1] === f[i]![0]) f.splice(i - 1, 2, [f[i - 1]![0], f[i]![1]]);
-    bg.fstDirty = true;
   }
 
   /** Space an extent held is no longer used; it can be reused after the commit (pinned) unless it never reached disk. */
@@ -427,7 +495,8 @@ export class BtrfsFs {
     const bg = this.groupOf(bytenr);
     bg.used -= length;
     bg.itemDirty = true;
-    bg.fstDirty = true;
+    // free in the free space tree at once, pinned or not (pinned space only waits for the commit to be reused)
+    bg.fst.add(bytenr, length);
     if (neverWritten) this.releaseRange(bytenr, length);
     else this.pinned.push({ bytenr, length });
   }
@@ -989,24 +1058,25 @@ export class BtrfsFs {
     let changed = false;
     const fst = this.root(TREE.FREE_SPACE);
     for (const bg of this.groups) {
-      if (!bg.fstDirty) continue;
-      bg.fstDirty = false;
-      const ranges = mergeRanges([...bg.free, ...this.pinned.filter(p => p.bytenr >= bg.start && p.bytenr < bg.start + bg.length).map(p => [p.bytenr, p.bytenr + p.length] as [number, number])]);
-      const want = new Map(ranges.map(([s, e]) => [s, e - s] as const));
-      let touched = false;
-      for (const [s, len] of [...bg.fstKeys]) {
-        if (want.get(s) === len) continue;
+      const { touched, lengths } = bg.fst;
+      if (touched.size === 0) continue;
+      let wrote = false;
+      // stale items first, in the order they were written, then the new ranges by address
+      for (const [s, len] of bg.fstKeys) {
+        if (!touched.has(s) || lengths.get(s) === len) continue;
         this.deleteItem(fst, [s, KEY.FREE_SPACE_EXTENT, len]);
         bg.fstKeys.delete(s);
-        touched = true;
+        wrote = true;
       }
-      for (const [s, len] of want) {
-        if (bg.fstKeys.get(s) === len) continue;
+      for (const s of [...touched].sort((a, b) => a - b)) {
+        const len = lengths.get(s);
+        if (len === undefined || bg.fstKeys.get(s) === len) continue;
         this.insertItem(fst, item([s, KEY.FREE_SPACE_EXTENT, len], 0));
         bg.fstKeys.set(s, len);
-        touched = true;
+        wrote = true;
       }
-      if (touched) {
+      touched.clear();
+      if (wrote) {
         this.updateItem(fst, item([bg.start, KEY.FREE_SPACE_INFO, bg.length], ON_DISK.freeSpaceInfoBytes));
         changed = true;
       }
@@ -1147,17 +1217,6 @@ export class BtrfsFs {
 /** Bytes an item takes in its leaf: the btrfs_item header and its data. */
 function itemBytes(it: Item): number {
   return ON_DISK.itemHeaderBytes + it.size;
-}
-
-function mergeRanges(ranges: [number, number][]): [number, number][] {
-  ranges.sort((a, b) => a[0] - b[0]);
-  const out: [number, number][] = [];
-  for (const r of ranges) {
-    const last = out.at(-1);
-    if (last !== undefined && last[1] >= r[0]) last[1] = Math.max(last[1], r[1]);
-    else out.push([r[0], r[1]]);
-  }
-  return out;
 }
 
 function hashRef(ref: string): number {
