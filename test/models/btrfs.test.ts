@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { btrfs } from '../../models/btrfs/index.js';
-import type { Block } from '../../models/btrfs/fs.js';
+import { FreeSpaceRanges, type Block } from '../../models/btrfs/fs.js';
 import { CONSTANTS, KEY, ON_DISK, TREE } from '../../models/btrfs/params.js';
 import type { BtrfsStore } from '../../models/btrfs/store.js';
 import type { Subvol } from '../../models/btrfs/subvolume.js';
@@ -204,6 +205,41 @@ describe('btrfs backrefs', () => {
     expect(leaf.keyedCount()).toBe(keyedBefore + 1);
     expect(leaf.itemSize()).toBe(ON_DISK.extentItemBytes + (room - 2) * ON_DISK.inlineTreeRefBytes);
     expect(fs.checkRefs()).toEqual([]);
+  });
+});
+
+describe('btrfs free space tree ranges', () => {
+  it('holds exactly the free space as merged ranges through any sequence of allocations and frees', () => {
+    const UNIT = 4096;
+    const SLOTS = 64;
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(SLOTS - 1), fc.integer({ min: 1, max: 8 })), { maxLength: 60 }), ops => {
+        const ranges = new FreeSpaceRanges();
+        const free = new Array<boolean>(SLOTS).fill(true);
+        ranges.add(0, SLOTS * UNIT);
+        for (const [at, len] of ops) {
+          const end = Math.min(SLOTS, at + len);
+          const allFree = free.slice(at, end).every(Boolean);
+          const allUsed = free.slice(at, end).every(f => !f);
+          if (allFree) ranges.remove(at * UNIT, (end - at) * UNIT);
+          else if (allUsed) ranges.add(at * UNIT, (end - at) * UNIT);
+          else continue;
+          for (let i = at; i < end; i++) free[i] = !allFree;
+        }
+        const want = new Map<number, number>();
+        for (let i = 0; i < SLOTS; ) {
+          if (!free[i]) {
+            i++;
+            continue;
+          }
+          let j = i;
+          while (j < SLOTS && free[j]) j++;
+          want.set(i * UNIT, (j - i) * UNIT);
+          i = j;
+        }
+        expect(new Map([...ranges.lengths].sort((a, b) => a[0] - b[0]))).toEqual(want);
+      }),
+    );
   });
 });
 
