@@ -1,6 +1,6 @@
 import { fail } from '../../src/fs/errno.js';
 import { PlainMount } from '../../src/fs/plain-mount.js';
-import { Volume, type BackingFs } from '../../src/fs/volume.js';
+import { SpaceCounts, Volume, type BackingFs } from '../../src/fs/volume.js';
 import { layerChain, type DriverEnv, type StorageDriver, type StorageUsage } from '../../src/engine/driver.js';
 import { applyOciLayer, REMOVE_ON_WHITEOUT } from '../../src/layer/apply-oci.js';
 import { changesBetween, changesSize, layerFromChanges, type Change } from '../../src/layer/changes.js';
@@ -17,6 +17,8 @@ interface VfsLayer {
  */
 export class VfsDriver implements StorageDriver {
   private readonly layers = new Map<string, VfsLayer>();
+  /** /var/lib/docker/vfs/dir/<id> are directories of one filesystem: its totals over every layer copy. */
+  private readonly disk = new SpaceCounts();
 
   constructor(
     readonly env: DriverEnv,
@@ -31,7 +33,7 @@ export class VfsDriver implements StorageDriver {
 
   createLayer(id: string, parent: string | undefined): void {
     if (this.layers.has(id)) throw new Error(`layer exists: ${id}`);
-    const volume = new Volume({ clock: this.env.clock, inos: this.env.inos, meter: this.env.meter, backing: this.backing });
+    const volume = new Volume({ clock: this.env.clock, inos: this.env.inos, meter: this.env.meter, backing: this.backing, disk: this.disk });
     if (parent !== undefined) copyTree(this.layer(parent).volume, volume);
     this.layers.set(id, { parent, volume });
   }
@@ -61,8 +63,9 @@ export class VfsDriver implements StorageDriver {
   }
 
   removeLayer(id: string): void {
-    this.layer(id);
+    const layer = this.layer(id);
     for (const l of this.layers.values()) if (l.parent === id) fail('EBUSY');
+    layer.volume.leaveDisk();
     this.layers.delete(id);
   }
 
@@ -75,24 +78,20 @@ export class VfsDriver implements StorageDriver {
   }
 
   allocatedBytes(): number {
-    let n = 0;
-    for (const l of this.layers.values()) n += l.volume.allocatedBytes;
-    return n;
+    return this.disk.allocatedBytes(this.backing);
   }
 
   usage(): StorageUsage {
-    const u: StorageUsage = { dataBytes: 0, metadataBytes: 0, dfUsedBytes: 0, allocatedBytes: 0, apparentBytes: 0, inodeCount: 0 };
-    for (const l of this.layers.values()) {
-      const v = l.volume.usage();
-      u.dataBytes += v.dataBytes;
-      u.metadataBytes += v.metadataBytes;
-      u.allocatedBytes += v.allocatedBytes;
-      u.apparentBytes += v.apparentBytes;
-      u.inodeCount! += v.inodeCount;
+    const v = this.disk.usage(this.backing);
+    return {
+      dataBytes: v.dataBytes,
+      metadataBytes: v.metadataBytes,
       // /var/lib/docker/vfs/dir/<id> on one filesystem: df sees the blocks
-      u.dfUsedBytes += v.blockBytes;
-    }
-    return u;
+      dfUsedBytes: v.blockBytes,
+      allocatedBytes: v.allocatedBytes,
+      apparentBytes: v.apparentBytes,
+      inodeCount: v.inodeCount,
+    };
   }
 
   toJSON(): unknown {

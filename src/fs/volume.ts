@@ -94,6 +94,39 @@ function xattrBytes(inode: Inode): number {
 }
 
 /**
+ * Space in blocks and inodes: one volume's, or the sum over every volume a driver keeps on one backing filesystem (its
+ * layer directories: what `df` of that filesystem sees), kept as they change rather than summed on every reading.
+ */
+export class SpaceCounts {
+  inodeCount = 0;
+  apparentBytes = 0;
+  dataBlockCount = 0;
+  dirBlockCount = 0;
+  xattrBlockCount = 0;
+
+  allocatedBytes(backing: BackingFs): number {
+    return (this.dataBlockCount + this.dirBlockCount + this.xattrBlockCount) * backing.blockBytes + this.inodeCount * backing.inodeBytes;
+  }
+
+  usage(backing: BackingFs): VolumeUsage {
+    const bs = backing.blockBytes;
+    const dataBytes = this.dataBlockCount * bs;
+    const metadataBytes = this.inodeCount * backing.inodeBytes + (this.dirBlockCount + this.xattrBlockCount) * bs;
+    return {
+      inodeCount: this.inodeCount,
+      apparentBytes: this.apparentBytes,
+      dataBlockCount: this.dataBlockCount,
+      dirBlockCount: this.dirBlockCount,
+      xattrBlockCount: this.xattrBlockCount,
+      dataBytes,
+      metadataBytes,
+      allocatedBytes: dataBytes + metadataBytes,
+      blockBytes: dataBytes + (this.dirBlockCount + this.xattrBlockCount) * bs,
+    };
+  }
+}
+
+/**
  * A plain POSIX directory tree on a backing filesystem: the inode table of one layer directory (an overlay upperdir,
  * an aufs branch, a vfs layer copy) or of a whole filesystem. Mutations go through its methods so that the space
  * accounting (inodes, data blocks, directory blocks, xattr blocks) is always current, and so that every byte written to
@@ -114,11 +147,9 @@ export class Volume {
    * a VFS remembered no longer hold (`Mount.generation`).
    */
   generation = 0;
-  private inodeCount = 0;
-  private apparentBytes = 0;
-  private dataBlockCount = 0;
-  private dirBlockCount = 0;
-  private xattrBlockCount = 0;
+  private readonly space = new SpaceCounts();
+  /** The totals of the backing filesystem this volume's directory is on, when its driver keeps them. */
+  private disk: SpaceCounts | undefined;
 
   constructor(
     opts: {
@@ -129,8 +160,10 @@ export class Volume {
       rootMode?: number;
       observer?: VolumeObserver;
       atime?: AtimePolicy;
+      disk?: SpaceCounts;
     } = {},
   ) {
+    this.disk = opts.disk;
     this.clock = opts.clock ?? new LogicalClock();
     this.meter = opts.meter ?? new CostMeter();
     this.observer = opts.observer;
@@ -173,42 +206,72 @@ export class Volume {
       return d;
     };
     const root = dup(this.root);
-    Object.assign(copy, {
-      root,
-      // the constructor took a number for its own root; the snapshot continues exactly where the origin is
-      inos: this.inos.clone(),
-      inodeCount: this.inodeCount,
-      apparentBytes: this.apparentBytes,
-      dataBlockCount: this.dataBlockCount,
-      dirBlockCount: this.dirBlockCount,
-      xattrBlockCount: this.xattrBlockCount,
-    });
+    // the constructor took a number for its own root; the snapshot continues exactly where the origin is
+    Object.assign(copy, { root, inos: this.inos.clone() });
+    Object.assign(copy.space, this.space);
     copy.observer = opts.observer;
     return copy;
+  }
+
+  private countInodes(n: number): void {
+    this.space.inodeCount += n;
+    if (this.disk !== undefined) this.disk.inodeCount += n;
+  }
+
+  private countApparent(bytes: number): void {
+    this.space.apparentBytes += bytes;
+    if (this.disk !== undefined) this.disk.apparentBytes += bytes;
+  }
+
+  private countDataBlocks(n: number): void {
+    this.space.dataBlockCount += n;
+    if (this.disk !== undefined) this.disk.dataBlockCount += n;
+  }
+
+  private countDirBlocks(n: number): void {
+    this.space.dirBlockCount += n;
+    if (this.disk !== undefined) this.disk.dirBlockCount += n;
+  }
+
+  private countXattrBlocks(n: number): void {
+    this.space.xattrBlockCount += n;
+    if (this.disk !== undefined) this.disk.xattrBlockCount += n;
+  }
+
+  /** The volume's directory is deleted (its layer removed): its space leaves the backing filesystem's totals. */
+  leaveDisk(): void {
+    const d = this.disk;
+    if (d === undefined) return;
+    d.inodeCount -= this.space.inodeCount;
+    d.apparentBytes -= this.space.apparentBytes;
+    d.dataBlockCount -= this.space.dataBlockCount;
+    d.dirBlockCount -= this.space.dirBlockCount;
+    d.xattrBlockCount -= this.space.xattrBlockCount;
+    this.disk = undefined;
   }
 
   /** A new inode counted against this volume but not yet linked anywhere. */
   newInode(kind: FileKind, attrs: NewInodeAttrs): Inode {
     const t = this.clock.now();
     const inode = new Inode(this.inos.allocate(), kind, attrs.mode & 0o7777, attrs.uid, attrs.gid, t, t, t);
-    this.inodeCount++;
+    this.countInodes(1);
     this.meter.metadataBytes += this.backing.inodeBytes;
     if (kind === 'dir') {
       inode.entries = new Map();
       inode.nlink = 2;
       inode.dirRecordBytes = 24; // "." and ".."
       inode.dirBlocks = 1;
-      this.dirBlockCount++;
+      this.countDirBlocks(1);
     } else if (kind === 'file') {
       inode.content = attrs.content ?? new FileContent();
-      this.apparentBytes += inode.content.size;
+      this.countApparent(inode.content.size);
       this.meter.dataBytes += inode.content.dataBytes();
       const blocks = inode.content.allocatedBlocks(this.backing.blockBytes);
-      this.dataBlockCount += blocks;
+      this.countDataBlocks(blocks);
     } else if (kind === 'symlink') {
       inode.target = attrs.target ?? '';
-      this.apparentBytes += Buffer.byteLength(inode.target);
-      if (Buffer.byteLength(inode.target) > this.backing.fastSymlinkMaxBytes) this.dataBlockCount++;
+      this.countApparent(Buffer.byteLength(inode.target));
+      if (Buffer.byteLength(inode.target) > this.backing.fastSymlinkMaxBytes) this.countDataBlocks(1);
     } else {
       inode.rdev = attrs.rdev ?? 0;
     }
@@ -223,18 +286,18 @@ export class Volume {
   }
 
   private releaseInode(inode: Inode): void {
-    this.inodeCount--;
+    this.countInodes(-1);
     this.observer?.inodeFreed(inode);
     if (inode.kind === 'file') {
-      this.apparentBytes -= inode.content!.size;
-      this.dataBlockCount -= inode.content!.allocatedBlocks(this.backing.blockBytes);
+      this.countApparent(-inode.content!.size);
+      this.countDataBlocks(-inode.content!.allocatedBlocks(this.backing.blockBytes));
     } else if (inode.kind === 'symlink') {
-      this.apparentBytes -= Buffer.byteLength(inode.target!);
-      if (Buffer.byteLength(inode.target!) > this.backing.fastSymlinkMaxBytes) this.dataBlockCount--;
+      this.countApparent(-Buffer.byteLength(inode.target!));
+      if (Buffer.byteLength(inode.target!) > this.backing.fastSymlinkMaxBytes) this.countDataBlocks(-1);
     } else if (inode.kind === 'dir') {
-      this.dirBlockCount -= inode.dirBlocks;
+      this.countDirBlocks(-inode.dirBlocks);
     }
-    if (xattrBytes(inode) > this.backing.inlineXattrBytes) this.xattrBlockCount--;
+    if (xattrBytes(inode) > this.backing.inlineXattrBytes) this.countXattrBlocks(-1);
   }
 
   /** Adds the dentry `name` -> `inode` in `dir` (link(2) when the inode is already linked elsewhere). */
@@ -245,7 +308,7 @@ export class Volume {
     dir.dirRecordBytes += dirRecordBytes(name);
     const blocks = Math.ceil(dir.dirRecordBytes / this.backing.blockBytes);
     if (blocks > dir.dirBlocks) {
-      this.dirBlockCount += blocks - dir.dirBlocks;
+      this.countDirBlocks(blocks - dir.dirBlocks);
       dir.dirBlocks = blocks;
     }
     this.chargeDirChange();
@@ -347,8 +410,8 @@ export class Volume {
       c.write(offset, slice);
       this.meter.dataBytes += slice.length;
       this.observer?.dataWritten(inode, offset, slice.length);
-      this.dataBlockCount += (spanEnd - spanStart) / bs - before;
-      this.apparentBytes += c.size - oldSize;
+      this.countDataBlocks((spanEnd - spanStart) / bs - before);
+      this.countApparent(c.size - oldSize);
     }
     const t = this.clock.now();
     inode.mtime = t;
@@ -366,10 +429,10 @@ export class Volume {
       const before = allocatedBlocksInRange(c, boundary, c.size, bs);
       const oldSize = c.size;
       c.truncate(size);
-      this.dataBlockCount += allocatedBlocksInRange(c, boundary, size, bs) - before;
-      this.apparentBytes += size - oldSize;
+      this.countDataBlocks(allocatedBlocksInRange(c, boundary, size, bs) - before);
+      this.countApparent(size - oldSize);
     } else {
-      this.apparentBytes += size - c.size;
+      this.countApparent(size - c.size);
       c.truncate(size);
     }
     if (size !== sizeBefore) this.observer?.dataTruncated(inode, size, sizeBefore);
@@ -382,8 +445,8 @@ export class Volume {
   /** Replaces the whole content of a regular file (a copy-up or a layer copy writing the file). */
   replaceContent(inode: Inode, content: FileContent): void {
     const bs = this.backing.blockBytes;
-    this.apparentBytes += content.size - inode.content!.size;
-    this.dataBlockCount += content.allocatedBlocks(bs) - inode.content!.allocatedBlocks(bs);
+    this.countApparent(content.size - inode.content!.size);
+    this.countDataBlocks(content.allocatedBlocks(bs) - inode.content!.allocatedBlocks(bs));
     this.meter.dataBytes += content.dataBytes();
     const oldSize = inode.content!.size;
     inode.content = content;
@@ -398,7 +461,7 @@ export class Volume {
     const before = xattrBytes(inode) > this.backing.inlineXattrBytes;
     (inode.xattrs ??= new Map()).set(name, value);
     const after = xattrBytes(inode) > this.backing.inlineXattrBytes;
-    this.xattrBlockCount += Number(after) - Number(before);
+    this.countXattrBlocks(Number(after) - Number(before));
     this.chargeXattr(after);
     inode.ctime = this.clock.now();
     this.observer?.xattrsChanged(inode);
@@ -414,7 +477,7 @@ export class Volume {
     inode.xattrs.delete(name);
     if (inode.xattrs.size === 0) inode.xattrs = undefined;
     const after = xattrBytes(inode) > this.backing.inlineXattrBytes;
-    this.xattrBlockCount += Number(after) - Number(before);
+    this.countXattrBlocks(Number(after) - Number(before));
     this.chargeXattr(before);
     inode.ctime = this.clock.now();
     this.observer?.xattrsChanged(inode);
@@ -423,25 +486,11 @@ export class Volume {
 
   /** `usage().allocatedBytes`, without building the reading. */
   get allocatedBytes(): number {
-    const bs = this.backing.blockBytes;
-    return (this.dataBlockCount + this.dirBlockCount + this.xattrBlockCount) * bs + this.inodeCount * this.backing.inodeBytes;
+    return this.space.allocatedBytes(this.backing);
   }
 
   usage(): VolumeUsage {
-    const bs = this.backing.blockBytes;
-    const dataBytes = this.dataBlockCount * bs;
-    const metadataBytes = this.inodeCount * this.backing.inodeBytes + (this.dirBlockCount + this.xattrBlockCount) * bs;
-    return {
-      inodeCount: this.inodeCount,
-      apparentBytes: this.apparentBytes,
-      dataBlockCount: this.dataBlockCount,
-      dirBlockCount: this.dirBlockCount,
-      xattrBlockCount: this.xattrBlockCount,
-      dataBytes,
-      metadataBytes,
-      allocatedBytes: dataBytes + metadataBytes,
-      blockBytes: dataBytes + (this.dirBlockCount + this.xattrBlockCount) * bs,
-    };
+    return this.space.usage(this.backing);
   }
 
   /** Looks up a path made of plain names (no symlink following): the inode, or undefined. */

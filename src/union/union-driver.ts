@@ -1,6 +1,6 @@
 import { fail } from '../fs/errno.js';
 import type { Inode } from '../fs/inode.js';
-import { Volume, type BackingFs, type VolumeEntryJSON } from '../fs/volume.js';
+import { SpaceCounts, Volume, type BackingFs, type VolumeEntryJSON } from '../fs/volume.js';
 import { layerChain, type DriverEnv, type StorageDriver, type StorageUsage } from '../engine/driver.js';
 import { applyOciLayer, OPAQUE_MARKER, WHITEOUT_PREFIX } from '../layer/apply-oci.js';
 import { changesBetween, changesSize, directorySize, layerFromChanges } from '../layer/changes.js';
@@ -57,12 +57,14 @@ export class UnionDriver implements StorageDriver {
 
   /** The driver's home directory on the backing filesystem, holding what is not a layer's own contents. */
   readonly home: Volume;
+  /** The backing filesystem's totals over the layer directories and the home: one filesystem, as df sees it. */
+  private readonly disk = new SpaceCounts();
 
   constructor(
     readonly config: UnionDriverConfig,
     readonly env: DriverEnv,
   ) {
-    this.home = new Volume({ clock: env.clock, inos: env.inos, meter: env.meter, backing: config.backing, rootMode: 0o700 });
+    this.home = new Volume({ clock: env.clock, inos: env.inos, meter: env.meter, backing: config.backing, rootMode: 0o700, disk: this.disk });
     config.home?.init?.(this.home);
   }
 
@@ -75,7 +77,7 @@ export class UnionDriver implements StorageDriver {
   createLayer(id: string, parent: string | undefined): void {
     if (this.layers.has(id)) throw new Error(`layer exists: ${id}`);
     if (parent !== undefined && this.parents(parent).length + 1 > this.config.maxLowerLayers) fail('EINVAL');
-    const branch = new Volume({ clock: this.env.clock, inos: this.env.inos, meter: this.env.meter, backing: this.config.backing });
+    const branch = new Volume({ clock: this.env.clock, inos: this.env.inos, meter: this.env.meter, backing: this.config.backing, disk: this.disk });
     this.layers.set(id, { id, parent, branch, aliases: new Map() });
     this.layersCreated++;
     this.config.home?.createLayer(this.home, id, parent === undefined ? [] : [parent, ...this.parents(parent)]);
@@ -176,6 +178,7 @@ export class UnionDriver implements StorageDriver {
   removeLayer(id: string): void {
     this.layer(id);
     for (const l of this.layers.values()) if (l.parent === id) fail('EBUSY');
+    this.layers.get(id)!.branch.leaveDisk();
     this.layers.delete(id);
     this.mounted.delete(id);
     this.config.home?.removeLayer(this.home, id);
@@ -203,27 +206,23 @@ export class UnionDriver implements StorageDriver {
   }
 
   allocatedBytes(): number {
-    let n = this.home.allocatedBytes;
-    for (const l of this.layers.values()) n += l.branch.allocatedBytes;
-    return n;
+    return this.disk.allocatedBytes(this.config.backing);
   }
 
   usage(): StorageUsage {
-    const u: StorageUsage = { dataBytes: 0, metadataBytes: 0, dfUsedBytes: 0, allocatedBytes: 0, apparentBytes: 0, inodeCount: 0, homeBytes: 0 };
-    const volumes = [...[...this.layers.values()].map(l => l.branch), this.home];
-    for (const v of volumes.map(b => b.usage())) {
-      u.dataBytes += v.dataBytes;
-      u.metadataBytes += v.metadataBytes;
-      u.allocatedBytes += v.allocatedBytes;
-      u.apparentBytes += v.apparentBytes;
-      u.inodeCount! += v.inodeCount;
+    const v = this.disk.usage(this.config.backing);
+    return {
+      dataBytes: v.dataBytes,
+      metadataBytes: v.metadataBytes,
       // the layers and the home sit on one backing filesystem: df sees the blocks they take
-      u.dfUsedBytes += v.blockBytes;
-    }
-    u.homeBytes = this.home.usage().blockBytes;
-    u.layersCreated = this.layersCreated;
-    u.mounts = this.mountCount;
-    return u;
+      dfUsedBytes: v.blockBytes,
+      allocatedBytes: v.allocatedBytes,
+      apparentBytes: v.apparentBytes,
+      inodeCount: v.inodeCount,
+      homeBytes: this.home.usage().blockBytes,
+      layersCreated: this.layersCreated,
+      mounts: this.mountCount,
+    };
   }
 
   toJSON(): unknown {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FileContent, ZERO_SOURCE } from '../../src/fs/content.js';
 import { CostMeter } from '../../src/fs/cost.js';
-import { Volume } from '../../src/fs/volume.js';
+import { SpaceCounts, Volume } from '../../src/fs/volume.js';
 
 const attrs = { mode: 0o644, uid: 0, gid: 0 };
 
@@ -85,5 +85,29 @@ describe('a snapshot of a volume', () => {
     expect(s.usage().inodeCount).toBe(v.usage().inodeCount);
     const g = s.createChild(s.root, 'g', 'file', attrs);
     expect(g.ino).toBe(v.createChild(v.root, 'g', 'file', attrs).ino);
+  });
+});
+
+describe('layer directories on one backing filesystem', () => {
+  it("keep the filesystem's totals equal to the sum of the directories still there, as they change and go", () => {
+    const disk = new SpaceCounts();
+    const volumes = [0, 1, 2].map(() => new Volume({ disk }));
+    volumes.forEach((v, i) => {
+      const d = v.createChild(v.root, 'd', 'dir', { ...attrs, mode: 0o755 });
+      const f = v.createChild(d, 'f', 'file', attrs);
+      v.write(f, 0, { source: ZERO_SOURCE, at: 0, length: 5000 * (i + 1) });
+      v.setXattr(f, 'user.big', new Uint8Array(200));
+      v.createChild(d, 'l', 'symlink', { ...attrs, target: 'x'.repeat(80) });
+      for (let k = 0; k < 200; k++) v.createChild(v.root, `name-${k}-${'y'.repeat(20)}`, 'file', attrs);
+      v.truncate(f, 100);
+      v.removeEntry(d, 'l');
+    });
+    const sum = (vs: Volume[]) => vs.map(v => v.usage()).reduce((a, u) => ({ ...a, ...Object.fromEntries(Object.entries(u).map(([k, n]) => [k, ((a as Record<string, number>)[k] ?? 0) + n])) }), {});
+    expect(disk.usage(volumes[0]!.backing)).toEqual(sum(volumes));
+    volumes[1]!.leaveDisk();
+    expect(disk.usage(volumes[0]!.backing)).toEqual(sum([volumes[0]!, volumes[2]!]));
+    // a snapshot is a filesystem of its own: it adds nothing to the totals
+    volumes[0]!.snapshot();
+    expect(disk.usage(volumes[0]!.backing)).toEqual(sum([volumes[0]!, volumes[2]!]));
   });
 });
