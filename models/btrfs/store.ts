@@ -281,7 +281,7 @@ export class BtrfsStore implements SnapshotStore<Subvol> {
     const c = this.fs.committed;
     for (const sv of this.sizeStale) {
       sv.sizeStale = false;
-      const now = sv.volume.usage().apparentBytes;
+      const now = sv.volume.apparentBytes;
       this.apparentBytes += now - sv.apparentSeen;
       sv.apparentSeen = now;
     }

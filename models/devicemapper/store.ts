@@ -236,7 +236,7 @@ export class DmStore implements SnapshotStore<DmDevice> {
     const metadataBytes = this.pool.usedMetadataBlocks * thinFormat.metadataBlockBytes;
     const files = this.pool.loopFileBytes;
     let apparentBytes = 0;
-    for (const dev of this.live) apparentBytes += dev.volume.usage().apparentBytes;
+    for (const dev of this.live) apparentBytes += dev.volume.apparentBytes;
     return {
       dataBytes,
       metadataBytes,

@@ -162,7 +162,7 @@ export class ZfsPool implements SnapshotStore<Dataset> {
     const t = this.totals;
     ds.counted = true;
     ds.snapUsed = ds.usedBySnapshots();
-    ds.apparentSeen = ds.volume.usage().apparentBytes;
+    ds.apparentSeen = ds.volume.apparentBytes;
     ds.apparentStale = false;
     t.referenced += ds.os.referenced;
     t.usedByDataset += ds.usedByDataset;
@@ -572,7 +572,7 @@ export class ZfsPool implements SnapshotStore<Dataset> {
       if (!ds.apparentStale) continue;
       ds.apparentStale = false;
       if (!ds.counted) continue;
-      const now = ds.volume.usage().apparentBytes;
+      const now = ds.volume.apparentBytes;
       this.totals.apparent += now - ds.apparentSeen;
       ds.apparentSeen = now;
     }
@@ -586,7 +586,7 @@ export class ZfsPool implements SnapshotStore<Dataset> {
       t.referenced += ds.os.referenced;
       t.usedByDataset += ds.usedByDataset;
       t.usedBySnapshots += ds.usedBySnapshots();
-      t.apparent += ds.volume.usage().apparentBytes;
+      t.apparent += ds.volume.apparentBytes;
       t.snapshots += ds.snapshots.length;
     }
     return t;

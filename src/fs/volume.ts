@@ -489,6 +489,11 @@ export class Volume {
     return this.space.allocatedBytes(this.backing);
   }
 
+  /** `usage().apparentBytes`, without building the reading. */
+  get apparentBytes(): number {
+    return this.space.apparentBytes;
+  }
+
   usage(): VolumeUsage {
     return this.space.usage(this.backing);
   }
