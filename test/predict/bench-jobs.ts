@@ -20,7 +20,7 @@ const outputs = new Map<string, string>();
 for (let r = 0; r < rounds; r++) {
   for (const [mode, extra] of Object.entries(modes)) {
     const t0 = performance.now();
-    const p = spawnSync(process.execPath, [`${root}dist/src/cli/bin.js`, 'predict', '--image', image, '--workload', workload, '--containers', n, '--json', ...extra], { encoding: 'utf8', maxBuffer: 1 << 30 });
+    const p = spawnSync(process.execPath, [`${root}dist/cli/bin.js`, 'predict', '--image', image, '--workload', workload, '--containers', n, '--json', ...extra], { encoding: 'utf8', maxBuffer: 1 << 30 });
     const wall = performance.now() - t0;
     if (p.status !== 0) throw new Error(`${mode}: exit ${p.status}: ${p.stderr}`);
     (times[mode] ??= []).push(wall);

@@ -262,13 +262,14 @@ describe('runPredictParallel', () => {
 });
 
 /**
- * The compiled CLI (npm run build), which starts real worker threads; both runs come from the same build. On a run
- * this small the main thread may sweep every driver before a worker has started: the test after them hands a real
- * worker thread a driver for certain.
+ * The built CLI (npm run build), which starts real worker threads: the bundle users run (its worker is bundled beside
+ * it) and the compiled modules it is made from; both runs come from the same build. On a run this small the main
+ * thread may sweep every driver before a worker has started: the test after them hands a real worker thread a driver
+ * for certain.
  */
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const bin = join(root, 'dist/src/cli/bin.js');
-const built = existsSync(bin) && existsSync(join(root, 'dist/src/predict/worker.js'));
+const bin = join(root, 'dist/cli/bin.js');
+const built = ['dist/cli/bin.js', 'dist/cli/worker.js', 'dist/src/predict/worker.js'].every(p => existsSync(join(root, p)));
 
 describe.skipIf(!built)('the compiled CLI on worker threads', () => {
   const run = (...args: string[]) => spawnSync(process.execPath, [bin, 'predict', '--image', 'builtin:busybox', '--workload', 'dd:bs=64k,count=1', '--containers', '3', '--no-progress', ...args], { encoding: 'utf8' });
