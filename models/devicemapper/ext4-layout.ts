@@ -137,7 +137,9 @@ export class Ext4Layout implements FsLayout {
     c.nextBlock = [...this.nextBlock];
     c.nextInode = [...this.nextInode];
     c.dirsPerFlex = [...this.dirsPerFlex];
-    c.inodes = new Map([...this.inodes].map(([k, v]) => [k, { ino: v.ino, map: new Map(v.map), dirBlocks: [...v.dirBlocks] }]));
+    // a snapshot per container: copied entry by entry, without building the entry arrays first
+    c.inodes = new Map();
+    for (const [ino, v] of this.inodes) c.inodes.set(ino, { ino: v.ino, map: new Map(v.map), dirBlocks: v.dirBlocks.slice() });
     c.deviceRoot = { ...this.deviceRoot, dirBlocks: [...this.deviceRoot.dirBlocks] };
     c.running = new Set();
     c.freed = [];

@@ -104,8 +104,10 @@ export class XfsLayout implements FsLayout {
     Object.assign(c, this);
     c.device = device;
     c.nextBlock = [...this.nextBlock];
-    c.chunks = this.chunks.map(l => l.map(ch => ({ ...ch })));
-    c.inodes = new Map([...this.inodes].map(([k, v]) => [k, { ...v, map: new Map(v.map), dirBlocks: [...v.dirBlocks] }]));
+    c.chunks = this.chunks.map(l => l.map(ch => ({ start: ch.start, used: ch.used })));
+    // a snapshot per container: copied entry by entry, without building the entry arrays first
+    c.inodes = new Map();
+    for (const [ino, v] of this.inodes) c.inodes.set(ino, { ag: v.ag, cluster: v.cluster, map: new Map(v.map), dirBlocks: v.dirBlocks.slice() });
     c.dirtyBlocks = new Set();
     c.dirtyInodes = new Set();
     c.unplaced = new Map();
