@@ -1,7 +1,7 @@
 import { fail } from '../../src/fs/errno.js';
 import { PlainMount } from '../../src/fs/plain-mount.js';
 import { SpaceCounts, Volume, type BackingFs } from '../../src/fs/volume.js';
-import { layerChain, type DriverEnv, type StorageDriver, type StorageUsage } from '../../src/engine/driver.js';
+import { backingFsUsage, layerChain, type DriverEnv, type StorageDriver, type StorageUsage } from '../../src/engine/driver.js';
 import { applyOciLayer, REMOVE_ON_WHITEOUT } from '../../src/layer/apply-oci.js';
 import { changesBetween, changesSize, layerFromChanges, type Change } from '../../src/layer/changes.js';
 import { copyTree } from '../../src/layer/copy-tree.js';
@@ -82,16 +82,8 @@ export class VfsDriver implements StorageDriver {
   }
 
   usage(): StorageUsage {
-    const v = this.disk.usage(this.backing);
-    return {
-      dataBytes: v.dataBytes,
-      metadataBytes: v.metadataBytes,
-      // /var/lib/docker/vfs/dir/<id> on one filesystem: df sees the blocks
-      dfUsedBytes: v.blockBytes,
-      allocatedBytes: v.allocatedBytes,
-      apparentBytes: v.apparentBytes,
-      inodeCount: v.inodeCount,
-    };
+    // /var/lib/docker/vfs/dir/<id> are directories of one filesystem
+    return backingFsUsage(this.disk, this.backing);
   }
 
   toJSON(): unknown {

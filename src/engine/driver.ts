@@ -1,6 +1,6 @@
 import type { CostMeter } from '../fs/cost.js';
 import type { Clock, InoAllocator } from '../fs/inode.js';
-import type { Volume } from '../fs/volume.js';
+import type { BackingFs, SpaceCounts, Volume } from '../fs/volume.js';
 import type { Mount } from '../vfs/mount.js';
 
 /** What a driver model is given by the host: shared clock, inode numbers, cost meter and seeded randomness. */
@@ -41,6 +41,22 @@ export interface StorageUsage {
   /** Sum of file sizes (apparent) across the store. */
   apparentBytes: number;
   [detail: string]: number;
+}
+
+/**
+ * The reading of a driver whose layers are directories of one backing filesystem (vfs, aufs, overlay2): its totals
+ * over every layer directory, and `df` of that filesystem seeing the blocks they take.
+ */
+export function backingFsUsage(disk: SpaceCounts, backing: BackingFs): StorageUsage {
+  const v = disk.usage(backing);
+  return {
+    dataBytes: v.dataBytes,
+    metadataBytes: v.metadataBytes,
+    dfUsedBytes: v.blockBytes,
+    allocatedBytes: v.allocatedBytes,
+    apparentBytes: v.apparentBytes,
+    inodeCount: v.inodeCount,
+  };
 }
 
 /** What a model declares it does, so the conformance suite can skip what does not apply. */

@@ -1,7 +1,7 @@
 import { fail } from '../fs/errno.js';
 import type { Inode } from '../fs/inode.js';
 import { SpaceCounts, Volume, type BackingFs, type VolumeEntryJSON } from '../fs/volume.js';
-import { layerChain, type DriverEnv, type StorageDriver, type StorageUsage } from '../engine/driver.js';
+import { backingFsUsage, layerChain, type DriverEnv, type StorageDriver, type StorageUsage } from '../engine/driver.js';
 import { applyOciLayer, OPAQUE_MARKER, WHITEOUT_PREFIX } from '../layer/apply-oci.js';
 import { changesBetween, changesSize, directorySize, layerFromChanges } from '../layer/changes.js';
 import { copyInode } from '../layer/copy-tree.js';
@@ -210,19 +210,11 @@ export class UnionDriver implements StorageDriver {
   }
 
   usage(): StorageUsage {
-    const v = this.disk.usage(this.config.backing);
-    return {
-      dataBytes: v.dataBytes,
-      metadataBytes: v.metadataBytes,
-      // the layers and the home sit on one backing filesystem: df sees the blocks they take
-      dfUsedBytes: v.blockBytes,
-      allocatedBytes: v.allocatedBytes,
-      apparentBytes: v.apparentBytes,
-      inodeCount: v.inodeCount,
-      homeBytes: this.home.usage().blockBytes,
-      layersCreated: this.layersCreated,
-      mounts: this.mountCount,
-    };
+    const u = backingFsUsage(this.disk, this.config.backing);
+    u['homeBytes'] = this.home.usage().blockBytes;
+    u['layersCreated'] = this.layersCreated;
+    u['mounts'] = this.mountCount;
+    return u;
   }
 
   toJSON(): unknown {
