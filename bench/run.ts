@@ -18,6 +18,7 @@ import { dirname } from 'node:path';
 import { checkPeerTrace, DEFAULT_OPS, DEFAULT_SEED } from './peer-trace.js';
 import { patternsReport, printPatterns, runPatterns, savePatterns, type PatternsReport } from './patterns.js';
 import { runPrimitives, type PrimitiveSuite } from './primitives.js';
+import { BARE_BYTES, BARE_NAMES, CEILINGS } from './ceiling.js';
 import { BASELINE, FinalViewMismatch, PEERS, runReplays, systemNames, ZENFS, type ReplaySummary } from './replay.js';
 
 /** Issue 5's floor: every model replays the peer trace at least this many times faster than memfs in the same run. */
@@ -118,7 +119,8 @@ function printTable(s: ReplaySummary): void {
 
 /** The peer ratios in words, and issue 5's floor (every model ≥ 10x memfs) checked on this run. */
 function printFloor(s: ReplaySummary, ops: number): void {
-  const models = s.systems.filter(x => !(PEERS as readonly string[]).includes(x.system));
+  const references: readonly string[] = [...PEERS, ...CEILINGS];
+  const models = s.systems.filter(x => !references.includes(x.system));
   const zen = s.systems.find(x => x.system === ZENFS);
   console.log('');
   console.log(`peer ratios (same run): models vs memfs ${range(models.map(x => x.ratioToBaseline))}` +
@@ -130,6 +132,14 @@ function printFloor(s: ReplaySummary, ops: number): void {
     console.log(`${floor}: NOT met by ${slow.map(x => `${x.system} (${x.ratioToBaseline.toFixed(2)}x)`).join(', ')}`);
     console.log('profile one with: node --cpu-prof dist/bench/replay.js <system> 100000');
   }
+  const ceiling = (name: string): string => {
+    const x = s.systems.find(y => y.system === name);
+    return x === undefined ? '-' : `${x.ratioToBaseline.toFixed(2)}x`;
+  };
+  console.log(
+    `the harness's ceilings (bench/ceiling.ts): ${BARE_NAMES} ${ceiling(BARE_NAMES)} memfs (name maps with sizes and times, no data: ` +
+      `faster than anything that keeps what was written), ${BARE_BYTES} ${ceiling(BARE_BYTES)} (name maps and each file's bytes)`,
+  );
   if (ops < DEFAULT_OPS) console.log(`(${ops.toLocaleString('en-US')} ops: JIT warm-up weighs on short replays; the floor is judged on the full ${DEFAULT_OPS.toLocaleString('en-US')}-op trace)`);
 }
 
