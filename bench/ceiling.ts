@@ -4,6 +4,9 @@
  *
  * - `bare-bytes`: each directory a name map, each file its bytes (a growable Uint8Array). The least an in-memory
  *   filesystem that answers reads can do; its final view is checked against memfs's like every system's.
+ * - `bare-extents`: the same name maps, each file the extent map the models keep (src/fs/content.ts: what was
+ *   written, by reference, no bytes copied). What a simulator costs before any POSIX rule, accounting or on-disk
+ *   structure; its final view is checked.
  * - `bare-names`: the same name maps, each file only its size and times: no data at all, no permission, no
  *   accounting. Nothing that keeps what was written can be faster; having no contents, its final view cannot be
  *   checked (only the file count and total size are).
@@ -12,11 +15,16 @@
  * and one of its last name: less than any POSIX walk does.
  */
 import { createHash } from 'node:crypto';
+import { bytesSource, FileContent, type DataSlice } from '../src/fs/content.js';
 import type { BaseLayout, FinalView } from './peer-trace.js';
 
 export const BARE_BYTES = 'bare-bytes';
+export const BARE_EXTENTS = 'bare-extents';
 export const BARE_NAMES = 'bare-names';
-export const CEILINGS = [BARE_BYTES, BARE_NAMES] as const;
+export const CEILINGS = [BARE_BYTES, BARE_EXTENTS, BARE_NAMES] as const;
+
+/** What a ceiling's files keep of their data. */
+export type Keeping = 'bytes' | 'extents' | 'nothing';
 /** The systems whose final view cannot be compared with memfs's: they keep no file contents. */
 export const UNCHECKED_VIEWS: ReadonlySet<string> = new Set([BARE_NAMES]);
 
@@ -36,11 +44,14 @@ class BareFile {
   /** Capacity grows by doubling; `size` is the file's length. */
   bytes: Uint8Array;
   size: number;
+  /** `extents` keeping: the written ranges, by reference. */
+  extents: FileContent | undefined;
   mtime = 0;
   ctime = 0;
-  constructor(bytes: Uint8Array, size: number) {
+  constructor(bytes: Uint8Array, size: number, extents?: FileContent) {
     this.bytes = bytes;
     this.size = size;
+    this.extents = extents;
   }
 }
 
@@ -59,11 +70,11 @@ function bareTree(layout: BaseLayout): { root: BareDir; byPath: Map<string, Bare
   return { root, byPath };
 }
 
-/**
- * The ceiling targets, the base built as bench.mjs builds it (file i: `template` with i as u32le at offset 0). With
- * `keepBytes` false the files hold sizes only.
- */
-export function ceilingTarget(layout: BaseLayout, template: Uint8Array, writeData: Uint8Array, keepBytes: boolean): CeilingTarget {
+/** A ceiling target, the base built as bench.mjs builds it (file i: `template` with i as u32le at offset 0). */
+export function ceilingTarget(layout: BaseLayout, template: Uint8Array, writeData: Uint8Array, keeping: Keeping): CeilingTarget {
+  const keepBytes = keeping === 'bytes';
+  const keepExtents = keeping === 'extents';
+  const slice: DataSlice = { source: bytesSource(writeData), at: 0, length: writeData.length };
   const { root, byPath } = bareTree(layout);
   let clock = 0;
   const empty = new Uint8Array(0);
@@ -83,19 +94,19 @@ export function ceilingTarget(layout: BaseLayout, template: Uint8Array, writeDat
       }
       // a write past the end leaves zeros between (the growth above is zero-filled)
       f.bytes.set(writeData, offset);
-    }
+    } else if (keepExtents) f.extents!.write(offset, slice);
     if (end > f.size) f.size = end;
     f.mtime = f.ctime = ++clock;
   };
   layout.files.forEach((p, i) => {
     const [dir, name] = parent(p);
     let bytes = empty;
-    if (keepBytes) {
+    if (keepBytes || keepExtents) {
       // a copy (Buffer's slice would share the template's memory)
       bytes = new Uint8Array(template);
       new DataView(bytes.buffer).setUint32(0, i, true);
     }
-    dir.entries.set(name, new BareFile(bytes, template.length));
+    dir.entries.set(name, keepExtents ? new BareFile(empty, template.length, FileContent.fromBytes(bytes)) : new BareFile(bytes, template.length));
   });
   return {
     write(path, offset) {
@@ -109,10 +120,13 @@ export function ceilingTarget(layout: BaseLayout, template: Uint8Array, writeDat
       let f = dir.entries.get(name);
       if (f instanceof BareDir) throw Object.assign(new Error(`EISDIR: '${path}'`), { code: 'EISDIR' });
       if (f === undefined) {
-        f = new BareFile(keepBytes ? new Uint8Array(writeData.length) : empty, 0);
+        f = new BareFile(keepBytes ? new Uint8Array(writeData.length) : empty, 0, keepExtents ? new FileContent() : undefined);
         dir.entries.set(name, f);
         dir.mtime = ++clock;
-      } else f.size = 0;
+      } else {
+        f.size = 0;
+        f.extents?.truncate(0);
+      }
       pwrite(f, 0);
     },
     unlink(path) {
@@ -133,13 +147,14 @@ export function ceilingTarget(layout: BaseLayout, template: Uint8Array, writeDat
           if (child instanceof BareDir) walk(child, p);
           else {
             if (keepBytes) h.update(p).update('\0').update(child.bytes.subarray(0, child.size));
+            else if (keepExtents) h.update(p).update('\0').update(child.extents!.read(0, child.size));
             files++;
             bytes += child.size;
           }
         }
       };
       walk(root.entries.get('base') as BareDir, '/base');
-      return { files, bytes, sha256: keepBytes ? h.digest('hex').slice(0, 16) : 'no contents' };
+      return { files, bytes, sha256: keeping === 'nothing' ? 'no contents' : h.digest('hex').slice(0, 16) };
     },
   };
 }

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { BARE_BYTES, BARE_NAMES } from '../../bench/ceiling.js';
+import { BARE_BYTES, BARE_EXTENTS, BARE_NAMES } from '../../bench/ceiling.js';
 import { replayOnce } from '../../bench/replay.js';
 
 // What the ceilings replay, not how fast: a short peer trace on each, against memfs's final view.
 describe('the peer-trace ceilings', () => {
   const ops = 3_000;
 
-  it("bare-bytes ends with memfs's final view, byte for byte", async () => {
-    const [memfs, bare] = await Promise.all([replayOnce('memfs', ops, 42), replayOnce(BARE_BYTES, ops, 42)]);
+  it.each([BARE_BYTES, BARE_EXTENTS])("%s ends with memfs's final view, byte for byte", async system => {
+    const [memfs, bare] = await Promise.all([replayOnce('memfs', ops, 42), replayOnce(system, ops, 42)]);
     expect(bare.final).toEqual(memfs.final);
   });
 
