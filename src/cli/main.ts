@@ -15,6 +15,7 @@ import { registerInspect } from './inspect.js';
 import { registerExplain } from '../explain/cli.js';
 import { registerWorkloadCommands } from './workload-commands.js';
 import { registerPredict } from '../predict/cli.js';
+import { VERSION } from './version.js';
 
 /** Exit statuses of the spec: 0 every expectation held, 1 some failed, 2 unusable input. */
 const EXIT_FAILED = 1;
@@ -83,6 +84,7 @@ function buildProgram(setStatus: (code: number) => void, parallel: boolean): Com
   program
     .name('layersim')
     .description('Simulates container storage drivers: copy-up, whiteouts, thin pools and extents, with per-op costs')
+    .version(VERSION)
     .showHelpAfterError()
     .exitOverride();
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -84,6 +84,12 @@ describe('layersim drivers and --help', () => {
     const list = JSON.parse(out) as { name: string; options: Record<string, { default: string; source: string }> }[];
     expect(list.map(m => m.name)).toEqual(allModels.map(m => m.name));
     expect(list.find(m => m.name === 'overlay2')!.options['redirect_dir']!.default).toBe('off');
+  });
+
+  it("prints package.json's version and exits 0", () => {
+    const { status, out } = capture(['--version']);
+    expect(status).toBe(0);
+    expect(out.trim()).toBe((JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version);
   });
 
   it('prints help and exits 0', () => {
