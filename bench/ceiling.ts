@@ -78,11 +78,11 @@ export function ceilingTarget(layout: BaseLayout, template: Uint8Array, writeDat
   const { root, byPath } = bareTree(layout);
   let clock = 0;
   const empty = new Uint8Array(0);
-  const parent = (path: string): [BareDir, string] => {
-    const slash = path.lastIndexOf('/');
+  // one lookup of the directory part, one of the last name, and no tuple allocated between them
+  const dirOf = (path: string, slash: number): BareDir => {
     const dir = byPath.get(path.slice(0, slash));
     if (dir === undefined) throw ENOENT(path);
-    return [dir, path.slice(slash + 1)];
+    return dir;
   };
   const pwrite = (f: BareFile, offset: number): void => {
     const end = offset + writeData.length;
@@ -99,7 +99,9 @@ export function ceilingTarget(layout: BaseLayout, template: Uint8Array, writeDat
     f.mtime = f.ctime = ++clock;
   };
   layout.files.forEach((p, i) => {
-    const [dir, name] = parent(p);
+    const slash = p.lastIndexOf('/');
+    const dir = dirOf(p, slash);
+    const name = p.slice(slash + 1);
     let bytes = empty;
     if (keepBytes || keepExtents) {
       // a copy (Buffer's slice would share the template's memory)
@@ -110,13 +112,15 @@ export function ceilingTarget(layout: BaseLayout, template: Uint8Array, writeDat
   });
   return {
     write(path, offset) {
-      const [dir, name] = parent(path);
-      const f = dir.entries.get(name);
+      const slash = path.lastIndexOf('/');
+      const f = dirOf(path, slash).entries.get(path.slice(slash + 1));
       if (!(f instanceof BareFile)) throw ENOENT(path);
       pwrite(f, offset);
     },
     create(path) {
-      const [dir, name] = parent(path);
+      const slash = path.lastIndexOf('/');
+      const dir = dirOf(path, slash);
+      const name = path.slice(slash + 1);
       let f = dir.entries.get(name);
       if (f instanceof BareDir) throw Object.assign(new Error(`EISDIR: '${path}'`), { code: 'EISDIR' });
       if (f === undefined) {
@@ -130,7 +134,9 @@ export function ceilingTarget(layout: BaseLayout, template: Uint8Array, writeDat
       pwrite(f, 0);
     },
     unlink(path) {
-      const [dir, name] = parent(path);
+      const slash = path.lastIndexOf('/');
+      const dir = dirOf(path, slash);
+      const name = path.slice(slash + 1);
       if (!(dir.entries.get(name) instanceof BareFile)) throw ENOENT(path);
       dir.entries.delete(name);
       dir.mtime = ++clock;
