@@ -131,7 +131,7 @@ describe('explain: layer pictures', () => {
     if (p.kind !== 'upper') throw new Error(p.kind);
     expect(p.entries).toContainEqual({ path: '/opt/app/cache', type: 'whiteout', marks: ['whiteout (0/0 char device)'] });
     expect(p.entries).toContainEqual({ path: '/var/lib/db', type: 'file', size: 1048576, marks: ['copied up'] });
-    const text = formatExplain(report);
+    const text = formatExplain(report, allModels);
     expect(text).toContain('│       ├── cache  [whiteout (0/0 char device)]');
   });
 
@@ -147,7 +147,7 @@ describe('explain: layer pictures', () => {
     expect(p.exclusiveBlocks).toBeGreaterThan(0);
     expect(p.sharedBlocks).toBeGreaterThan(p.exclusiveBlocks);
     expect(p.sharedBlocks + p.exclusiveBlocks).toBe(p.mappedBlocks);
-    expect(formatExplain(report)).toMatch(/-> \d+ +exclusive +#/);
+    expect(formatExplain(report, allModels)).toMatch(/-> \d+ +exclusive +#/);
   });
 
   it('btrfs: the extents the subvolume owns, with its bookends', () => {
@@ -162,7 +162,7 @@ describe('explain: layer pictures', () => {
     if (p.kind !== 'dataset') throw new Error(p.kind);
     expect(p.origin).toMatch(/-init@\d+ \(txg \d+\)$/);
     expect(p.objects['data']).toBeGreaterThan(0);
-    expect(formatExplain(report)).toMatch(/dataset pool\/docker\/[0-9a-f]+, clone of /);
+    expect(formatExplain(report, allModels)).toMatch(/dataset pool\/docker\/[0-9a-f]+, clone of /);
   });
 });
 
