@@ -5,7 +5,8 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { allModels } from '../../models/index.js';
 import { main } from '../../src/cli/main.js';
 import { runTrace } from '../../src/cli/run-trace.js';
-import { explainTrace, formatExplain, type ExplainReport } from '../../src/explain/index.js';
+import type { DriverModel } from '../../src/engine/driver.js';
+import { explainTrace, formatExplain, type ExplainReport, type ModelPicture } from '../../src/explain/index.js';
 import { loadImageSource } from '../../src/image/resolve.js';
 
 /** An image with a 1 MiB database, a cache dir and a data dir, built by a commit; then a container changes it. */
@@ -163,6 +164,29 @@ describe('explain: layer pictures', () => {
     expect(p.origin).toMatch(/-init@\d+ \(txg \d+\)$/);
     expect(p.objects['data']).toBeGreaterThan(0);
     expect(formatExplain(report, allModels)).toMatch(/dataset pool\/docker\/[0-9a-f]+, clone of /);
+  });
+});
+
+describe('explain: a model that declares its own explanation', () => {
+  it('is narrated by its own probe and drawn by its own picture, with nothing in the core naming it', () => {
+    const vfs = allModels.find(m => m.name === 'vfs')!;
+    const own: DriverModel = {
+      ...vfs,
+      name: 'own',
+      explain: {
+        probe: () => ({
+          mechanism: 'own',
+          snapshot: layer => ({ usage: {}, layer, state: undefined }),
+          facts: (_before, _after, ctx) => [{ kind: 'none', lookups: ctx.cost.lookups, text: `own ${ctx.op} ${ctx.outcome}` }],
+        }),
+        picture: (_host, layer) => ({ kind: 'own', layer }) as unknown as ModelPicture,
+        pictureText: p => [`own picture of ${(p as unknown as { layer: string }).layer}`],
+      },
+    };
+    const r = explainTrace({ text: TRACE, file: 't.jsonl', models: [own], options: {}, loadImage: f => loadImageSource(f) });
+    expect(r.drivers[0]!.mechanism).toBe('own');
+    expect(r.lines.find(l => l.line === WRITE)!.cells[0]!.summary).toBe('own write ok');
+    expect(formatExplain(r, [own])).toMatch(/== own: container c \(layer (\S+)\)\n {2}own picture of \1$/);
   });
 });
 
