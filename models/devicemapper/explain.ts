@@ -4,7 +4,7 @@
  * exclusive pool blocks).
  */
 import type { Host } from '../../src/engine/host.js';
-import { errnoFact, layerCount, lifecycleFacts, storeOf, usageDelta, type LineContext, type ModelExplain, type Probe, type Snapshot } from '../../src/explain/contract.js';
+import { errnoFact, LAYER_COUNTERS, layerCount, lifecycleFacts, storeOf, usageDelta, type LineContext, type ModelExplain, type Probe, type Snapshot } from '../../src/explain/contract.js';
 import { plural, size, type Fact } from '../../src/explain/facts.js';
 import { MAX_LINES } from '../../src/explain/pictures.js';
 import type { DmStore } from './store.js';
@@ -40,6 +40,9 @@ interface DmState {
   readonly blocksWritten: Record<string, number>;
   readonly poolBlocksTaken: Record<string, number>;
 }
+
+/** A layer is a thin device: lifecycle lines count both. */
+const THIN_COUNTERS = [...LAYER_COUNTERS, ['thinDevices', 'thin device']] as const;
 
 class ThinProbe implements Probe {
   readonly mechanism = 'thin';
@@ -102,7 +105,7 @@ class ThinProbe implements Probe {
       if (out.length === 0) out.push({ kind: 'none', lookups: ctx.cost.lookups, text: `no block written (${plural(ctx.cost.lookups, 'lookup')})` });
       return out;
     }
-    return [...out, ...lifecycleFacts(before, after, ctx)];
+    return [...out, ...lifecycleFacts(before, after, ctx, THIN_COUNTERS)];
   }
 }
 

@@ -3,7 +3,7 @@
  * layer drawn as its dataset, the snapshot it is a clone of, and the records born after the clone.
  */
 import type { Host } from '../../src/engine/host.js';
-import { errnoFact, layerCount, lifecycleFacts, spaceFact, storeOf, usageDelta, type LineContext, type ModelExplain, type Probe, type Snapshot } from '../../src/explain/contract.js';
+import { errnoFact, LAYER_COUNTERS, layerCount, lifecycleFacts, spaceFact, storeOf, usageDelta, type LineContext, type ModelExplain, type Probe, type Snapshot } from '../../src/explain/contract.js';
 import { plural, size, type Fact } from '../../src/explain/facts.js';
 import { MAX_LINES } from '../../src/explain/pictures.js';
 import type { VolumeEntryJSON } from '../../src/fs/volume.js';
@@ -28,6 +28,9 @@ declare module '../../src/explain/contract.js' {
 
 // ---- zfs: records and block-pointer trees -----------------------------------------------------------------------------------
 
+/** A layer is a dataset, cloned from a snapshot of its parent: lifecycle lines count all three. */
+const DATASET_COUNTERS = [...LAYER_COUNTERS, ['datasets', 'dataset'], ['snapshots', 'snapshot']] as const;
+
 class ZfsProbe implements Probe {
   readonly mechanism = 'zfs';
   constructor(
@@ -45,7 +48,7 @@ class ZfsProbe implements Probe {
   facts(before: Snapshot, after: Snapshot, ctx: LineContext): Fact[] {
     const out: Fact[] = [];
     if (ctx.outcome !== 'ok') out.push(errnoFact(ctx, undefined));
-    if (!ctx.fileOp || before.layer !== after.layer) return [...out, ...lifecycleFacts(before, after, ctx)];
+    if (!ctx.fileOp || before.layer !== after.layer) return [...out, ...lifecycleFacts(before, after, ctx, DATASET_COUNTERS)];
     const recordBytes = this.pool.p.recordBytes;
     const rewritten = Math.ceil(ctx.cost.copyUpBytes / recordBytes);
     const written = ctx.cost.dataBytes;

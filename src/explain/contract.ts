@@ -77,22 +77,20 @@ export function usageDelta(a: Counters, b: Counters, key: string): number {
   return (b[key] ?? 0) - (a[key] ?? 0);
 }
 
-/** Lifecycle lines (image, run, commit, rm...): what they changed in the store, from the usage counters. */
-const COUNTERS: readonly [string, string][] = [
-  ['layers', 'layer'],
-  ['thinDevices', 'thin device'],
-  ['datasets', 'dataset'],
-  ['snapshots', 'snapshot'],
-];
+/** Usage counters a lifecycle line changes, each with the word that counts it: the host's layers, and a model's own. */
+export type LifecycleCounters = readonly (readonly [key: string, word: string])[];
 
-export function lifecycleFacts(before: Snapshot, after: Snapshot, ctx: LineContext): Fact[] {
+export const LAYER_COUNTERS: LifecycleCounters = [['layers', 'layer']];
+
+/** Lifecycle lines (image, run, commit, rm...): what they changed in the store, from the usage counters. */
+export function lifecycleFacts(before: Snapshot, after: Snapshot, ctx: LineContext, counters: LifecycleCounters = LAYER_COUNTERS): Fact[] {
   const changes: Record<string, number> = {};
-  for (const [key] of COUNTERS) {
+  for (const [key] of counters) {
     const d = usageDelta(before.usage, after.usage, key);
     if (d !== 0) changes[key] = d;
   }
   const out: Fact[] = [];
-  const parts = COUNTERS.filter(([k]) => changes[k] !== undefined).map(([k, word]) => `${changes[k]! > 0 ? '+' : ''}${plural(changes[k]!, word)}`);
+  const parts = counters.filter(([k]) => changes[k] !== undefined).map(([k, word]) => `${changes[k]! > 0 ? '+' : ''}${plural(changes[k]!, word)}`);
   if (parts.length > 0) out.push({ kind: 'layers', changes, text: parts.join(', ') });
   out.push(spaceFact(ctx.cost));
   return out;
