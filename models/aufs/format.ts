@@ -1,6 +1,7 @@
 import type { Inode } from '../../src/fs/inode.js';
 import type { Volume } from '../../src/fs/volume.js';
-import type { BranchFormat } from '../../src/union/branch-format.js';
+import type { VolumeEntryJSON } from '../../src/fs/volume.js';
+import type { BranchFormat, BranchListing, UpperRole } from '../../src/union/branch-format.js';
 import { aufsParams } from './params.js';
 
 /** include/uapi/linux/aufs_type.h */
@@ -22,9 +23,45 @@ function linkMarker(volume: Volume, dir: Inode, markerName: string): void {
   volume.addEntry(dir, markerName, whiteoutBase(volume));
 }
 
+function baseName(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+function dirName(path: string): string {
+  return path.slice(0, path.lastIndexOf('/')) || '/';
+}
+
+function join(dir: string, name: string): string {
+  return dir === '/' ? `/${name}` : `${dir}/${name}`;
+}
+
+/** A listed entry by its name: AUFS keeps every marker in the name (`.wh.` prefix), none in xattrs. */
+function roleOf(e: VolumeEntryJSON): UpperRole {
+  const name = baseName(e.path);
+  if (e.path.startsWith(`/${WH_PLINKDIR}/`)) return { role: 'pseudo-link' };
+  if (name === WH_DIROPQ) return { role: 'opaque', of: dirName(e.path) };
+  if (name.startsWith(`${WH_PFX}${WH_PFX}`)) return { role: 'internal' };
+  if (name.startsWith(WH_PFX)) return { role: 'whiteout', of: join(dirName(e.path), name.slice(WH_PFX.length)) };
+  return { role: 'entry' };
+}
+
+const aufsListing: BranchListing = {
+  form: 'aufs',
+  roleOf,
+  isOpaqueDir: () => false,
+  redirectOf: () => undefined,
+  isMetacopy: () => false,
+  hasOrigin: () => false,
+  whiteoutForm: '.wh. hard link',
+  opaqueMarker: WH_DIROPQ,
+  whiteoutMark: of => `whiteout of ${baseName(of)}`,
+  exdevWhy: 'a non-empty directory from a lower branch: mv falls back to copy + delete',
+};
+
 /** The AUFS on-disk form of a branch: `.wh.<name>` whiteouts, `.wh..wh..opq` opaque markers, pseudo-links. */
 export const aufsFormat: BranchFormat = {
   name: 'aufs',
+  listing: aufsListing,
   probe(dir, name) {
     // au_do_lookup(): on a whiteout-able branch, test ".wh.<name>" first, then look the name up (and, for a
     // directory, test its opaque marker)

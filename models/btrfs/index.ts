@@ -1,5 +1,6 @@
 import { SnapshotDriver } from '../../src/block/snapshot-driver.js';
 import type { DriverModel } from '../../src/engine/driver.js';
+import { btrfsExplain } from './explain.js';
 import { btrfsOptions, resolveConfig, validateOptions, type BtrfsOptions } from './params.js';
 import { BtrfsStore } from './store.js';
 
@@ -18,4 +19,5 @@ export const btrfs = {
   capabilities: { kind: 'block', whiteouts: false, dirRename: 'posix', hardLinksSurviveCopyUp: true, maxLowerLayers: 127 },
   parse: (o: BtrfsOptions) => validateOptions(o),
   create: (o: BtrfsOptions, env) => new SnapshotDriver(new BtrfsStore(resolveConfig(o), env)),
+  explain: btrfsExplain,
 } as const satisfies DriverModel<BtrfsOptions>;

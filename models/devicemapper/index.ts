@@ -1,5 +1,6 @@
 import { SnapshotDriver } from '../../src/block/snapshot-driver.js';
 import type { DriverModel } from '../../src/engine/driver.js';
+import { devicemapperExplain } from './explain.js';
 import { devicemapperOptions, MAX_POOL_BLOCK, MIN_POOL_BLOCK, parseSize, profiles, type DevicemapperOptions } from './params.js';
 import { DmStore, type DmConfig } from './store.js';
 
@@ -40,4 +41,5 @@ export const devicemapper = {
     if (c.baseBytes < 64 * 1024 ** 2) throw new Error(`option devicemapper basesize=${o.basesize}: too small`);
   },
   create: (o: DevicemapperOptions, env) => new SnapshotDriver(new DmStore(dmConfig(o), env)),
+  explain: devicemapperExplain,
 } as const satisfies DriverModel<DevicemapperOptions>;

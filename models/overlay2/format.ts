@@ -1,6 +1,6 @@
 import type { Inode } from '../../src/fs/inode.js';
 import type { Volume } from '../../src/fs/volume.js';
-import type { BranchFormat } from '../../src/union/branch-format.js';
+import type { BranchFormat, BranchListing } from '../../src/union/branch-format.js';
 
 const OPAQUE = 'trusted.overlay.opaque';
 const REDIRECT = 'trusted.overlay.redirect';
@@ -52,10 +52,25 @@ export interface OverlayRecords {
   readonly uuid: boolean;
 }
 
+/** overlayfs markers in a branch listing: a whiteout lists as type 'whiteout' (the 0/0 device), the rest are xattrs. */
+const overlayListing: BranchListing = {
+  form: 'overlay',
+  roleOf: e => (e.type === 'whiteout' ? { role: 'whiteout', of: e.path } : { role: 'entry' }),
+  isOpaqueDir: e => e.xattrs?.[OPAQUE] === 'y',
+  redirectOf: e => e.xattrs?.[REDIRECT],
+  isMetacopy: e => e.xattrs?.[METACOPY] !== undefined,
+  hasOrigin: e => e.xattrs?.[ORIGIN] !== undefined,
+  whiteoutForm: 'char-device 0/0',
+  opaqueMarker: OPAQUE,
+  whiteoutMark: () => 'whiteout (0/0 char device)',
+  exdevWhy: 'the directory is in a lower layer and redirect_dir is off: mv falls back to copy + delete',
+};
+
 /** The overlayfs on-disk form of a branch. */
 export function overlayFormat(records: OverlayRecords): BranchFormat {
   return {
     name: 'overlayfs',
+    listing: overlayListing,
     prepareUpper(volume) {
       if (records.uuid && !volume.root.xattrs?.has(UUID)) volume.setXattr(volume.root, UUID, fileHandle(volume.root).subarray(0, 16));
     },

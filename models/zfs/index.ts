@@ -1,5 +1,6 @@
 import { SnapshotDriver } from '../../src/block/snapshot-driver.js';
 import type { DriverModel } from '../../src/engine/driver.js';
+import { zfsExplain } from './explain.js';
 import { parseSize, RECORDSIZE_MAX, RECORDSIZE_MIN, zfsOptions, zfsParams, type ZfsOptions, type ZfsProfile } from './params.js';
 import { ZfsPool } from './pool.js';
 
@@ -21,4 +22,5 @@ export const zfs = {
     }
   },
   create: (o: ZfsOptions, env) => new SnapshotDriver(new ZfsPool(zfsParams(profileOf(o), parseSize(o.recordsize)!), env)),
+  explain: zfsExplain,
 } as const satisfies DriverModel<ZfsOptions>;

@@ -1,3 +1,4 @@
+import type { ModelExplain } from '../explain/contract.js';
 import type { CostMeter } from '../fs/cost.js';
 import type { Clock, InoAllocator } from '../fs/inode.js';
 import type { BackingFs, SpaceCounts, Volume } from '../fs/volume.js';
@@ -133,6 +134,11 @@ export interface DriverModel<O extends Record<string, string> = Record<string, s
   /** Validates raw `key=value` options (after defaults are filled in); throws `Error` with a clear message. */
   parse?(options: O): void;
   create(options: O, env: DriverEnv): StorageDriver;
+  /**
+   * How `explain` reads this model's own structures (a thin pool, btrfs trees, zfs records). Absent: the mechanism the
+   * core runs for it is read generically (a union driver through its branch format, a plain copy, the cost record).
+   */
+  readonly explain?: ModelExplain;
 }
 
 export function capabilitiesOf(model: DriverModel, options: Record<string, string>): DriverCapabilities {

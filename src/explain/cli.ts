@@ -57,17 +57,18 @@ export function registerExplain(program: Command, setStatus: (code: number) => v
         } catch (e) {
           throw new ExplainError((e as Error).message);
         }
+        const models = pickDrivers(o.drivers);
         const report = explainTrace({
           text,
           file,
-          models: pickDrivers(o.drivers),
+          models,
           options,
           ...(o.image !== undefined ? { image: o.image } : {}),
           ...(o.seed !== undefined ? { seed: o.seed } : {}),
           loadImage: from => loadImageSource(from.startsWith('builtin:') || isAbsolute(from) || existsSync(from) ? from : resolvePath(dirname(file), from)),
           writeArchive: (to, bytes) => writeFileSync(to, bytes),
         });
-        console.log(o.json ? JSON.stringify(report) : formatExplain(report, o.width !== undefined ? { width: o.width } : {}));
+        console.log(o.json ? JSON.stringify(report) : formatExplain(report, models, o.width !== undefined ? { width: o.width } : {}));
         setStatus(0);
       } catch (e) {
         if (e instanceof ExplainError || e instanceof TraceError || (e instanceof Error && e.message.startsWith('image: '))) {

@@ -3,14 +3,16 @@
  * (the line's cost record and the difference of the driver's structures before and after it), and each container
  * layer drawn at the end.
  */
+import type { DriverModel } from '../engine/driver.js';
 import { formatBytes } from '../report/format.js';
 import { TraceRunner, type OpCost } from '../trace/execute.js';
 import { parseTrace, TraceError } from '../trace/parse.js';
 import { hostFor, imagePrelude, type RunRequest } from '../cli/run-trace.js';
 import type { TraceOp } from '../trace/schema.js';
 import type { Fact } from './facts.js';
+import type { Mechanism } from './contract.js';
 import { pictureOf, pictureText, type ContainerPicture } from './pictures.js';
-import { probeFor, type Mechanism } from './probes.js';
+import { probeFor } from './probes.js';
 
 /** What explain replays: the same request as `layersim run` (trace, models, options, --image). */
 export type ExplainRequest = RunRequest;
@@ -116,8 +118,11 @@ export function explainTrace(req: ExplainRequest): ExplainReport {
   };
 }
 
-/** The report as text: per line, one row per driver, then each container layer's picture per driver. */
-export function formatExplain(report: ExplainReport, opts: { width?: number } = {}): string {
+/**
+ * The report as text: per line, one row per driver, then each container layer's picture per driver, drawn by the
+ * driver's model among `models` when the model drew it.
+ */
+export function formatExplain(report: ExplainReport, models: readonly DriverModel[], opts: { width?: number } = {}): string {
   const width = opts.width ?? 120;
   const nameWidth = Math.max(...report.drivers.map(d => d.driver.length), 6) + 2;
   const out: string[] = [];
@@ -129,7 +134,7 @@ export function formatExplain(report: ExplainReport, opts: { width?: number } = 
     for (const c of d.containers) {
       out.push('');
       out.push(`== ${d.driver}: container ${c.container} (layer ${c.layer})`);
-      out.push(...pictureText(c.picture).map(s => `  ${s}`));
+      out.push(...pictureText(c.picture, models.find(m => m.name === d.driver)).map(s => `  ${s}`));
     }
   }
   return out.join('\n');

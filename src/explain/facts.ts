@@ -14,7 +14,8 @@ export type Fact = { readonly text: string } & (
   | { readonly kind: 'write'; readonly bytes: number }
   | { readonly kind: 'create'; readonly paths: readonly string[] }
   | { readonly kind: 'remove'; readonly paths: readonly string[] }
-  | { readonly kind: 'whiteout'; readonly paths: readonly string[]; readonly form: 'char-device 0/0' | '.wh. hard link' }
+  /** `form`: how the branch format makes a whiteout ('char-device 0/0', '.wh. hard link'). */
+  | { readonly kind: 'whiteout'; readonly paths: readonly string[]; readonly form: string }
   | { readonly kind: 'opaque'; readonly paths: readonly string[] }
   | { readonly kind: 'redirect'; readonly path: string; readonly to: string }
   | { readonly kind: 'metacopy'; readonly paths: readonly string[] }

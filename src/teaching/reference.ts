@@ -24,7 +24,7 @@ import { Volume as MemVolume, createFsFromVolume } from 'memfs';
 import { Host } from '../engine/host.js';
 import { resolveOptions } from '../engine/drivers.js';
 import type { Errno } from '../fs/errno.js';
-import { vfs } from '../../models/vfs/index.js';
+import { allModels } from '../../models/index.js';
 import type { DriverModel } from '../engine/driver.js';
 import { O_CREAT, O_TRUNC, O_WRONLY, type Syscalls } from '../vfs/syscalls.js';
 import { baseBytes, buildLayer, type BaseEntry, type UnionSemantics } from './fixtures.js';
@@ -150,7 +150,8 @@ export class ReferenceFs {
 
   /** A vfs-model container holding `entries`: the POSIX errno oracle. */
   private static oracleFrom(entries: readonly BaseEntry[]): Sys {
-    const model = vfs as unknown as DriverModel;
+    // the registry's vfs: the core reaches models only through models/index.js
+    const model: DriverModel = allModels.find(m => m.name === 'vfs')!;
     const host = new Host(model, resolveOptions(model, {}), { seed: 1 });
     host.loadImage('ref', [buildLayer(entries)]);
     return host.run('ref', 'ref', false).sys;

@@ -1,5 +1,5 @@
 import type { Inode } from '../fs/inode.js';
-import type { Volume } from '../fs/volume.js';
+import type { Volume, VolumeEntryJSON } from '../fs/volume.js';
 
 /**
  * What probing one branch directory for a name found: the real entry, `null` when a whiteout hides the name (and
@@ -44,4 +44,40 @@ export interface BranchFormat {
   prepareUpper?(volume: Volume): void;
   /** overlayfs metacopy: marks an upper file holding metadata only, its data still in the lower file. */
   setMetacopy?(volume: Volume, upper: Inode, on: boolean): void;
+  /** The same markers as they show in a branch listing (`inspectLayer`), which is what `explain` reads. */
+  readonly listing: BranchListing;
+}
+
+/** What a branch listing entry means in the union: a whiteout of a name, an opaque marker, an internal, or a name. */
+export type UpperRole =
+  | { role: 'whiteout'; of: string }
+  | { role: 'opaque'; of: string }
+  | { role: 'pseudo-link' }
+  | { role: 'internal' }
+  | { role: 'entry' };
+
+/**
+ * A format's markers read off a branch listing (`Volume.toJSON` entries) rather than inodes, and named for the
+ * narrative: `explain` diffs listings taken before and after each trace line.
+ */
+export interface BranchListing {
+  /** The form as `explain` reports it ('overlay', 'aufs'). */
+  readonly form: string;
+  roleOf(e: VolumeEntryJSON): UpperRole;
+  /** A directory entry opaque by its own mark (overlayfs xattr); a form that marks it with an entry says 'opaque' in `roleOf`. */
+  isOpaqueDir(e: VolumeEntryJSON): boolean;
+  /** overlayfs redirect_dir: where a moved directory's lower layers are. */
+  redirectOf(e: VolumeEntryJSON): string | undefined;
+  /** overlayfs metacopy: an upper file holding metadata only. */
+  isMetacopy(e: VolumeEntryJSON): boolean;
+  /** Whether the entry records the lower object it was copied up from (overlayfs trusted.overlay.origin). */
+  hasOrigin(e: VolumeEntryJSON): boolean;
+  /** How a whiteout is made, in the narrative ('char-device 0/0'). */
+  readonly whiteoutForm: string;
+  /** What makes a directory opaque, in the narrative. */
+  readonly opaqueMarker: string;
+  /** A whiteout's mark in the picture of an upper dir, `of` the path it hides. */
+  whiteoutMark(of: string): string;
+  /** Why the union refuses to rename a directory from a lower layer (EXDEV). */
+  readonly exdevWhy: string;
 }

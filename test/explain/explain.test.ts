@@ -5,7 +5,8 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { allModels } from '../../models/index.js';
 import { main } from '../../src/cli/main.js';
 import { runTrace } from '../../src/cli/run-trace.js';
-import { explainTrace, formatExplain, type ExplainReport } from '../../src/explain/index.js';
+import type { DriverModel } from '../../src/engine/driver.js';
+import { explainTrace, formatExplain, type ExplainReport, type ModelPicture } from '../../src/explain/index.js';
 import { loadImageSource } from '../../src/image/resolve.js';
 
 /** An image with a 1 MiB database, a cache dir and a data dir, built by a commit; then a container changes it. */
@@ -131,7 +132,7 @@ describe('explain: layer pictures', () => {
     if (p.kind !== 'upper') throw new Error(p.kind);
     expect(p.entries).toContainEqual({ path: '/opt/app/cache', type: 'whiteout', marks: ['whiteout (0/0 char device)'] });
     expect(p.entries).toContainEqual({ path: '/var/lib/db', type: 'file', size: 1048576, marks: ['copied up'] });
-    const text = formatExplain(report);
+    const text = formatExplain(report, allModels);
     expect(text).toContain('│       ├── cache  [whiteout (0/0 char device)]');
   });
 
@@ -147,7 +148,7 @@ describe('explain: layer pictures', () => {
     expect(p.exclusiveBlocks).toBeGreaterThan(0);
     expect(p.sharedBlocks).toBeGreaterThan(p.exclusiveBlocks);
     expect(p.sharedBlocks + p.exclusiveBlocks).toBe(p.mappedBlocks);
-    expect(formatExplain(report)).toMatch(/-> \d+ +exclusive +#/);
+    expect(formatExplain(report, allModels)).toMatch(/-> \d+ +exclusive +#/);
   });
 
   it('btrfs: the extents the subvolume owns, with its bookends', () => {
@@ -162,7 +163,30 @@ describe('explain: layer pictures', () => {
     if (p.kind !== 'dataset') throw new Error(p.kind);
     expect(p.origin).toMatch(/-init@\d+ \(txg \d+\)$/);
     expect(p.objects['data']).toBeGreaterThan(0);
-    expect(formatExplain(report)).toMatch(/dataset pool\/docker\/[0-9a-f]+, clone of /);
+    expect(formatExplain(report, allModels)).toMatch(/dataset pool\/docker\/[0-9a-f]+, clone of /);
+  });
+});
+
+describe('explain: a model that declares its own explanation', () => {
+  it('is narrated by its own probe and drawn by its own picture, with nothing in the core naming it', () => {
+    const vfs = allModels.find(m => m.name === 'vfs')!;
+    const own: DriverModel = {
+      ...vfs,
+      name: 'own',
+      explain: {
+        probe: () => ({
+          mechanism: 'own',
+          snapshot: layer => ({ usage: {}, layer, state: undefined }),
+          facts: (_before, _after, ctx) => [{ kind: 'none', lookups: ctx.cost.lookups, text: `own ${ctx.op} ${ctx.outcome}` }],
+        }),
+        picture: (_host, layer) => ({ kind: 'own', layer }) as unknown as ModelPicture,
+        pictureText: p => [`own picture of ${(p as unknown as { layer: string }).layer}`],
+      },
+    };
+    const r = explainTrace({ text: TRACE, file: 't.jsonl', models: [own], options: {}, loadImage: f => loadImageSource(f) });
+    expect(r.drivers[0]!.mechanism).toBe('own');
+    expect(r.lines.find(l => l.line === WRITE)!.cells[0]!.summary).toBe('own write ok');
+    expect(formatExplain(r, [own])).toMatch(/== own: container c \(layer (\S+)\)\n {2}own picture of \1$/);
   });
 });
 
