@@ -230,6 +230,8 @@ export class Block {
 
 export interface Root {
   readonly id: number;
+  /** Creation order: the order commit rewrites ROOT_ITEMs in (the roots map's order). */
+  readonly seq: number;
   node: Block;
   /** The block the ROOT_ITEM names, as last written (commit updates it when the root block moved). */
   itemBytenr: number;
@@ -381,6 +383,9 @@ export class BtrfsFs {
   readonly roots = new Map<number, Root>();
   readonly groups: BlockGroup[] = [];
   private readonly dirtyRecs = new Set<ExtentRec>();
+  /** Roots whose root block moved (or that are new) since their ROOT_ITEM was last written. */
+  private readonly movedRoots = new Set<Root>();
+  private rootSeq = 0;
   private pinned: Pinned[] = [];
   /** The last search's root and path, valid while `ptrEpoch` stands (see `cachedPath`). */
   private lastRoot: Root | undefined;
@@ -612,10 +617,15 @@ export class BtrfsFs {
     }
     const ref = parent === undefined ? `r:${root.id}` : this.treeRefFrom(parent);
     this.addRef(cow.bytenr, ref);
-    if (parent === undefined) root.node = cow;
+    if (parent === undefined) this.setRootNode(root, cow);
     else parent.setPtr(slot, { key: parent.ptrs[slot]!.key, child: cow });
     if (this.dropRef(buf.bytenr, ref) === 0) this.freeBlock(buf);
     return cow;
+  }
+
+  private setRootNode(root: Root, node: Block): void {
+    root.node = node;
+    this.movedRoots.add(root);
   }
 
   root(id: number): Root {
@@ -628,7 +638,8 @@ export class BtrfsFs {
   createTree(id: number): Root {
     const leaf = this.allocBlock(id, 0);
     this.addRef(leaf.bytenr, `r:${id}`);
-    const root: Root = { id, node: leaf, itemBytenr: -1, dead: false };
+    const root: Root = { id, seq: this.rootSeq++, node: leaf, itemBytenr: -1, dead: false };
+    this.movedRoots.add(root);
     this.roots.set(id, root);
     return root;
   }
@@ -817,7 +828,7 @@ export class BtrfsFs {
     if (parent === root.node && parent.ptrs.length === 1) {
       const child = this.cow(root, parent.ptrs[0]!.child, parent, 0);
       // the child's reference moves from the old root node to the root item: same root, same backref
-      root.node = child;
+      this.setRootNode(root, child);
       if (this.dropRef(parent.bytenr, `r:${root.id}`) === 0) this.freeBlock(parent);
     }
   }
@@ -857,7 +868,7 @@ export class BtrfsFs {
       parent = this.allocBlock(root.id, level);
       parent.setPtrs([{ key: (left.level === 0 ? left.items[0]?.key : left.ptrs[0]?.key) ?? key, child: left }]);
       this.addRef(parent.bytenr, `r:${root.id}`);
-      root.node = parent;
+      this.setRootNode(root, parent);
       path.nodes[level] = parent;
       path.slots[level] = 0;
     }
@@ -927,7 +938,8 @@ export class BtrfsFs {
     copy.copyFrom(old);
     this.addRef(copy.bytenr, `r:${id}`);
     this.changeChildRefs(copy, false, id, true);
-    const root: Root = { id, node: copy, itemBytenr: -1, dead: false };
+    const root: Root = { id, seq: this.rootSeq++, node: copy, itemBytenr: -1, dead: false };
+    this.movedRoots.add(root);
     this.roots.set(id, root);
     return root;
   }
@@ -1086,10 +1098,14 @@ export class BtrfsFs {
 
   /** commit_cowonly_roots / commit_fs_roots: a ROOT_ITEM is rewritten when its tree's root block moved. */
   private updateRootItems(): boolean {
+    if (this.movedRoots.size === 0) return false;
     let changed = false;
     const rootTree = this.root(TREE.ROOT);
-    for (const r of this.roots.values()) {
-      if (r.id === TREE.ROOT || r.id === TREE.CHUNK || r.dead) continue;
+    // the roots whose block moved, in the roots' own order; the root and chunk trees live in the superblock
+    const moved = [...this.movedRoots].sort((a, b) => a.seq - b.seq);
+    this.movedRoots.clear();
+    for (const r of moved) {
+      if (r.id === TREE.ROOT || r.id === TREE.CHUNK || r.dead || this.roots.get(r.id) !== r) continue;
       if (r.itemBytenr === r.node.bytenr) continue;
       r.itemBytenr = r.node.bytenr;
       this.updateItem(rootTree, item([r.id, KEY.ROOT_ITEM, 0], ON_DISK.rootItemBytes));

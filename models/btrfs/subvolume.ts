@@ -261,6 +261,11 @@ export class Subvol implements VolumeObserver {
 
   /** btrfs_run_delayed_items: the inode items of inodes changed in this transaction are written. */
   flushInodes(): void {
+    // every commit asks every subvolume: most have nothing
+    if (this.dirtyInodes.size === 0) {
+      this.lastDirtied = undefined;
+      return;
+    }
     for (const inode of this.dirtyInodes) this.fs.updateItem(this.root, item([inode.ino, KEY.INODE_ITEM, 0], ON_DISK.inodeItemBytes));
     this.dirtyInodes.clear();
     this.lastDirtied = undefined;
@@ -272,6 +277,7 @@ export class Subvol implements VolumeObserver {
 
   /** Writeback (sync, or the flush before a snapshot): dirty ranges become inline extents or new data extents. */
   writeback(olderThan = Number.POSITIVE_INFINITY): void {
+    if (this.delalloc.size === 0) return;
     for (const [inode, ranges] of [...this.delalloc]) {
       if (this.dirtiedAt.get(inode)! > olderThan) continue;
       this.delalloc.delete(inode);
