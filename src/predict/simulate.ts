@@ -24,7 +24,7 @@ export interface Figures {
   dfUsedBytes: number;
   allocatedBytes: number;
   apparentBytes: number;
-  /** `docker ps -s`: the sum of every container's SizeRw. */
+  /** `docker ps -s` (read once, after the sweep): the sum of the SizeRw of the containers run so far. */
   sizeRwBytes: number;
   /** Page cache the containers hold: the files their processes executed, read or wrote, by distinct real inode. */
   pageCacheBytes: number;
@@ -229,7 +229,8 @@ export function predictDriver(model: DriverModel, req: PredictRequest): DriverPr
   const failedOps: DriverPrediction['failedOps'] = { count: 0, first: [] };
   let copyUp = 0;
   let written = 0;
-  let sizeRw = 0;
+  /** The containers that ran, in order: their SIZE is read after the sweep (see below). */
+  const ran: ContainerRecord[] = [];
   let stopped: DriverPrediction['stopped'];
 
   host.loadImage('image', req.image.trees);
@@ -240,7 +241,8 @@ export function predictDriver(model: DriverModel, req: PredictRequest): DriverPr
     dfUsedBytes: u.dfUsedBytes,
     allocatedBytes: u.allocatedBytes,
     apparentBytes: u.apparentBytes,
-    sizeRwBytes: sizeRw,
+    // filled in after the sweep, when `docker ps -s` is read
+    sizeRwBytes: 0,
     pageCacheBytes: cache.bytes,
     copyUpBytes: copyUp,
     writtenBytes: written,
@@ -342,7 +344,7 @@ export function predictDriver(model: DriverModel, req: PredictRequest): DriverPr
         if (!(e instanceof FsError)) throw e;
       }
     }
-    sizeRw += containerSizeRw(host, c);
+    ran.push(c);
     if (req.schedule.kind === 'commit-every' && i % req.schedule.every === 0) {
       const next = `commit${++commits}`;
       try {
@@ -361,6 +363,16 @@ export function predictDriver(model: DriverModel, req: PredictRequest): DriverPr
   host.idle(req.settleSeconds ?? 60);
   const final = point(series.length, image);
   mark(series.length, 'settled');
+  // `docker ps -s` once, after the last reading, as an operator runs it after the sweep: a container's SIZE no longer
+  // changes once its workload is done (an idle container writes nothing; writeback and commits move no apparent
+  // size), and the naive diff's mounts and directory reads (journal and log writes, atimes) would otherwise be counted
+  // in the very disk figures the sizes are printed beside
+  let sizeRw = 0;
+  ran.forEach((c, k) => {
+    sizeRw += containerSizeRw(host, c);
+    if (k < series.length) series[k]!.sizeRwBytes = sizeRw;
+  });
+  final.sizeRwBytes = sizeRw;
   return {
     driver: model.name,
     kind: host.capabilities.kind,

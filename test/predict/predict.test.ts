@@ -6,7 +6,10 @@ import { allModels } from '../../models/index.js';
 import { formatBytes } from '../../src/report/format.js';
 import { CSV_COLUMNS, checkpoints } from '../../src/predict/format.js';
 import { CHART_IDS } from '../../src/predict/html.js';
-import type { PredictReport } from '../../src/predict/simulate.js';
+import type { DriverModel, StorageDriver } from '../../src/engine/driver.js';
+import { loadImageSource } from '../../src/image/resolve.js';
+import { predictDriver, type PredictReport } from '../../src/predict/simulate.js';
+import { loadWorkload } from '../../src/predict/workload.js';
 import { parseSize } from '../../src/predict/units.js';
 import { generatorOps } from '../../src/predict/workload.js';
 import { capture, findAll, IMAGE, parseStrictHtml } from './support.js';
@@ -174,6 +177,46 @@ describe('page cache', () => {
       expect(d.series.map(p => p.pageCacheBytes)).toEqual([1, 2, 3, 4, 5, 6].map(n => (d.kind === 'union' ? first : n * first)));
     }
     expect(six.drivers.filter(d => d.kind === 'union').map(d => d.driver).sort()).toEqual(['aufs', 'overlay2']);
+  });
+});
+
+describe("docker ps -s in a prediction", () => {
+  it('is read once the sweep is over, so its walk and mounts are in none of the disk figures', () => {
+    for (const name of ['devicemapper', 'btrfs', 'zfs', 'overlay2']) {
+      const model = allModels.find(m => m.name === name)!;
+      const calls: string[] = [];
+      // the model's own driver, with its size readings and settled usage readings logged in order
+      const logged: DriverModel = {
+        ...model,
+        create: (options, env) => {
+          const driver = model.create(options, env);
+          return new Proxy(driver, {
+            get(target, key, receiver) {
+              const v = Reflect.get(target, key, receiver) as unknown;
+              if (typeof v !== 'function') return v;
+              return (...args: unknown[]) => {
+                if (key === 'diffSize') calls.push('diffSize');
+                if (key === 'usage' && args[0] !== false) calls.push('usage');
+                return (v as (...a: unknown[]) => unknown).apply(target, args);
+              };
+            },
+          }) as StorageDriver;
+        },
+      };
+      const d = predictDriver(logged, {
+        image: { source: 'builtin:busybox', trees: loadImageSource('builtin:busybox') },
+        workload: loadWorkload('dd:bs=64k,count=1'),
+        models: [logged],
+        options: {},
+        containers: 3,
+        schedule: { kind: 'all' },
+        exec: '/bin/sh',
+      });
+      expect(d.series.map(p => p.sizeRwBytes), name).toEqual([1, 2, 3].map(n => n * 65536));
+      const lastUsage = calls.lastIndexOf('usage');
+      expect(lastUsage, name).toBeGreaterThan(0);
+      expect(calls.slice(0, lastUsage), name).not.toContain('diffSize');
+    }
   });
 });
 
