@@ -186,10 +186,14 @@ export class Volume {
       meter: opts.meter ?? this.meter,
       atime: this.atime,
     });
-    const copies = new Map<Inode, Inode>();
+    // only an inode with other names can be met twice (directories have no hard links): those alone are remembered
+    const linked = new Map<Inode, Inode>();
     const dup = (src: Inode): Inode => {
-      const seen = copies.get(src);
-      if (seen !== undefined) return seen;
+      const shared = src.nlink > 1 && src.kind !== 'dir';
+      if (shared) {
+        const seen = linked.get(src);
+        if (seen !== undefined) return seen;
+      }
       const d = new Inode(src.ino, src.kind, src.mode, src.uid, src.gid, src.atime, src.mtime, src.ctime);
       d.nlink = src.nlink;
       d.rdev = src.rdev;
@@ -198,7 +202,7 @@ export class Volume {
       if (src.xattrs) d.xattrs = new Map(src.xattrs);
       if (src.content) d.content = src.content.clone();
       if (src.target !== undefined) d.target = src.target;
-      copies.set(src, d);
+      if (shared) linked.set(src, d);
       if (src.entries) {
         d.entries = new Map();
         for (const [name, child] of src.entries) d.entries.set(name, dup(child));
