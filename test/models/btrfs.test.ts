@@ -429,7 +429,9 @@ describe('btrfs calibration', () => {
     within(run!.perContainer.metadataBytes, 128 * KiB, 0.15);
     expect(run!.perContainer.dataBytes).toBe(64 * KiB);
     expect(commit!.perContainer.dataBytes).toBe(64 * KiB);
-    // 6.18: +198.4 df, +67.2 metadata; the model has no atime update on readdir (see the report): one leaf short
+    // 6.18: +198.4 df, +67.2 metadata. The model's 64 KiB owes one leaf to its simplified split_leaf (a key past a
+    // full leaf starts a new one); with the kernel's push_leaf_right/left it comes to 48 KiB, so a mechanism of the
+    // commit step is still missing (getdents atime is modelled: PlainMount.readdir)
     within(commit!.perContainer.dfUsedBytes, 198.4 * KiB, 0.2);
     within(rfs!.perContainer.dfUsedBytes, 265.6 * KiB, 0.15);
     within(rfs!.perContainer.metadataBytes, 132.8 * KiB, 0.15);
