@@ -21,12 +21,17 @@ import type { BaseLayout, FinalView } from './peer-trace.js';
 export const BARE_BYTES = 'bare-bytes';
 export const BARE_EXTENTS = 'bare-extents';
 export const BARE_NAMES = 'bare-names';
-export const CEILINGS = [BARE_BYTES, BARE_EXTENTS, BARE_NAMES] as const;
-
 /** What a ceiling's files keep of their data. */
 export type Keeping = 'bytes' | 'extents' | 'nothing';
+/** Each ceiling by name, and what its files keep: one table the system list and the view check are read from. */
+const KEEPING: Readonly<Record<string, Keeping>> = { [BARE_BYTES]: 'bytes', [BARE_EXTENTS]: 'extents', [BARE_NAMES]: 'nothing' };
+export const CEILINGS: readonly string[] = Object.keys(KEEPING);
+/** What the ceiling `system` keeps, or undefined when it is not a ceiling. */
+export function keepingOf(system: string): Keeping | undefined {
+  return Object.hasOwn(KEEPING, system) ? KEEPING[system] : undefined;
+}
 /** The systems whose final view cannot be compared with memfs's: they keep no file contents. */
-export const UNCHECKED_VIEWS: ReadonlySet<string> = new Set([BARE_NAMES]);
+export const UNCHECKED_VIEWS: ReadonlySet<string> = new Set(CEILINGS.filter(c => KEEPING[c] === 'nothing'));
 
 export interface CeilingTarget {
   write(path: string, offset: number): void;

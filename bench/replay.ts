@@ -21,7 +21,7 @@ import { bytesSource, FileContent, type DataSlice } from '../src/fs/content.js';
 import type { Inode } from '../src/fs/inode.js';
 import { Volume } from '../src/fs/volume.js';
 import { O_CREAT, O_RDWR, O_TRUNC, O_WRONLY, type Syscalls } from '../src/vfs/syscalls.js';
-import { BARE_BYTES, BARE_EXTENTS, ceilingTarget, CEILINGS, UNCHECKED_VIEWS } from './ceiling.js';
+import { ceilingTarget, CEILINGS, keepingOf, UNCHECKED_VIEWS } from './ceiling.js';
 import {
   baseLayout,
   DEFAULT_OPS,
@@ -283,16 +283,14 @@ export async function replayOnce(system: string, ops: number, seed: number): Pro
   const trace = makeTrace({ ops, seed, layout });
   const writeData = payload(WRITE_SIZE, 2);
   const t0 = performance.now();
+  const keeping = keepingOf(system);
   const target =
     system === BASELINE
       ? memfsTarget(layout, writeData)
       : system === ZENFS
         ? await zenfsTarget(layout, writeData)
-        : (CEILINGS as readonly string[]).includes(system)
-          ? {
-              ...ceilingTarget(layout, payload(FILE_SIZE, 1), writeData, system === BARE_BYTES ? 'bytes' : system === BARE_EXTENTS ? 'extents' : 'nothing'),
-              stats: () => undefined,
-            }
+        : keeping !== undefined
+          ? { ...ceilingTarget(layout, payload(FILE_SIZE, 1), writeData, keeping), stats: () => undefined }
           : modelTarget(system, layout, writeData);
   const setupMs = performance.now() - t0;
 

@@ -176,9 +176,9 @@ export class UnionDriver implements StorageDriver {
   }
 
   removeLayer(id: string): void {
-    this.layer(id);
+    const layer = this.layer(id);
     for (const l of this.layers.values()) if (l.parent === id) fail('EBUSY');
-    this.layers.get(id)!.branch.leaveDisk();
+    layer.branch.leaveDisk();
     this.layers.delete(id);
     this.mounted.delete(id);
     this.config.home?.removeLayer(this.home, id);
